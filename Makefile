@@ -1,0 +1,25 @@
+# Both targets set everything up themselves from a fresh clone: a virtual environment in .venv
+# with edge-mnist installed in editable mode and every extra the job needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: pipeline test test-fast
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# The main job: train, export, verify; artifacts in ./artifacts
+pipeline: $(VENV)/.installed
+	$(BIN)/edge-mnist pipeline
+
+# Every test, the slow, acceptance and emulated-aarch64 ones included (what CI runs).
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+# The quick loop while developing.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not slow and not acceptance and not emulation"

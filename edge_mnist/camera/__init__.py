@@ -1,0 +1,1 @@
+"""Live digit recognition from cameras, videos and images."""

@@ -1,0 +1,1 @@
+"""Exporters and the parity gate, installed as `edge_mnist.export`."""

@@ -1,0 +1,66 @@
+"""Session fixtures: the real MNIST, and tiny real models trained once on slices of it."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Keep TensorFlow's start-up chatter out of test logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TRAIN_SLICE = 3000
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from edge_mnist.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def tiny_models(mnist, tmp_path_factory) -> dict[str, Path]:
+    """`.keras` files of the mlp and cnn presets, one epoch on a slice of the training split."""
+    from edge_mnist.models import DEFAULT, Preset
+    from edge_mnist.training import recipe_for, train
+
+    out = tmp_path_factory.mktemp("tiny_models")
+    paths = {}
+    for preset in (Preset.MLP, Preset.CNN):
+        recipe = recipe_for(preset, epochs=1, batch_size=64)
+        result = train(preset, mnist, out / preset.value, recipe=recipe, seed=1, train_limit=TRAIN_SLICE, progress=False)
+        paths[preset.value] = Path(result.model_path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(mnist, tiny_models, tmp_path_factory) -> dict[str, Path]:
+    """The tiny cnn in every TFLite format and as ONNX float, written straight from the registry's exporters."""
+    from edge_mnist.export.calibration import representative_images
+    from edge_mnist.export.formats import FORMATS
+    from edge_mnist.models import load_keras_model
+
+    out = tmp_path_factory.mktemp("tiny_exports")
+    model = load_keras_model(tiny_models["cnn"])
+    calibration = representative_images(mnist.x_train, mnist.y_train, size=200, seed=0)
+    paths = {}
+    for name in ("tflite-float32", "tflite-int8", "tflite-uint8", "onnx"):
+        fmt = FORMATS[name]
+        path = out / f"cnn{fmt.suffix}"
+        path.write_bytes(fmt.exporter(model, calibration))
+        paths[name] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def run_isolated():
+    """Run Python code in a fresh interpreter (sys.modules starts clean) and return its stdout."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    return run

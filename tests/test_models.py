@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from edge_mnist.errors import ModelError
+from edge_mnist.models import Preset, build_model, load_keras_model, parse_preset
+
+
+@pytest.mark.parametrize("preset", list(Preset))
+def test_every_preset_takes_an_image_and_returns_probabilities(preset):
+    model = build_model(preset)
+    assert tuple(model.input_shape[1:]) == (28, 28, 1)
+    out = np.asarray(model(np.zeros((2, 28, 28, 1), np.float32)))
+    assert out.shape == (2, 10)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_presets_follow_the_tutorials():
+    cnn = build_model(Preset.CNN)
+    kinds = [layer.__class__.__name__ for layer in cnn.layers[1:]]
+    assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dropout", "Dense"]
+    mlp = build_model(Preset.MLP)
+    assert [layer.units for layer in mlp.layers if hasattr(layer, "units")] == [512, 512, 10]
+    mlp_bn = build_model(Preset.MLP_BN)
+    assert [layer.units for layer in mlp_bn.layers if hasattr(layer, "units")] == [580, 325, 125, 10]
+    assert sum(layer.__class__.__name__ == "BatchNormalization" for layer in mlp_bn.layers) == 3
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(ModelError, match="valid presets: softmax, mlp, mlp-bn, cnn"):
+        parse_preset("resnet")
+
+
+def test_load_refuses_missing_corrupt_and_non_mnist_models(tmp_path):
+    import keras
+
+    with pytest.raises(ModelError, match="not found"):
+        load_keras_model(tmp_path / "none.keras")
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a keras archive")
+    with pytest.raises(ModelError, match="cannot load Keras model"):
+        load_keras_model(corrupt)
+    other = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    other.save(tmp_path / "cifar.keras")
+    with pytest.raises(ModelError, match="not an MNIST classifier"):
+        load_keras_model(tmp_path / "cifar.keras")
+
+
+def test_safe_mode_refuses_a_lambda_layer(tmp_path):
+    import keras
+
+    # A Lambda layer carries Python bytecode: safe mode must refuse to deserialize it.
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ModelError, match="cannot load Keras model"):
+        load_keras_model(tmp_path / "lambda.keras")
