@@ -64,3 +64,30 @@ def run_isolated():
         return done.stdout
 
     return run
+
+
+@pytest.fixture(scope="session")
+def full_cnn(mnist, tmp_path_factory):
+    """The cnn preset trained briefly (2 epochs of the default recipe) on the full training split.
+
+    A real, accurate model (about 99%) for the acceptance, camera and bench tests; made once per session.
+    """
+    from edge_mnist.models import Preset
+    from edge_mnist.training import recipe_for, train
+
+    out = tmp_path_factory.mktemp("full_cnn")
+    return train(Preset.CNN, mnist, out, recipe=recipe_for(Preset.CNN, epochs=2), seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def full_cnn_int8(mnist, full_cnn) -> Path:
+    """`full_cnn` as a full-integer int8 TFLite file (int8 input and output)."""
+    from edge_mnist.export.calibration import representative_images
+    from edge_mnist.export.formats import FORMATS
+    from edge_mnist.models import load_keras_model
+
+    fmt = FORMATS["tflite-int8"]
+    path = Path(full_cnn.model_path).with_name(f"cnn{fmt.suffix}")
+    calibration = representative_images(mnist.x_train, mnist.y_train, size=500, seed=0)
+    path.write_bytes(fmt.exporter(load_keras_model(full_cnn.model_path), calibration))
+    return path
