@@ -1,18 +1,24 @@
 """What a run shows: JSON lines for machines, an annotated frame for people (window or browser)."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 import numpy as np
 
 from edge_mnist._deps import require
 from edge_mnist.camera.recognize import FrameResult
-from edge_mnist.errors import MissingDependencyError
+from edge_mnist.errors import EdgeMnistError, MissingDependencyError
 
 WINDOW = "edge-mnist camera"
+
+
+class OutputError(EdgeMnistError):
+    """A log, picture or live view cannot be written where it was asked for."""
 
 
 def frame_record(result: FrameResult) -> dict:
@@ -25,6 +31,36 @@ def frame_record(result: FrameResult) -> dict:
         "digits": [{"label": d.label, "confidence": d.confidence, "box": list(d.box)} for d in result.digits],
         "timings_ms": result.timings_ms,
     }
+
+
+class JsonLines:
+    """One JSON line per frame to stdout ('-') or a file.
+
+    A file is written as NAME.part, flushed line by line (follow it with `tail -f`), and renamed to
+    NAME when the run ends normally or by Ctrl-C; a run that fails deletes it. So NAME only ever
+    holds a whole run's log, and a failed run never replaces an earlier one.
+    """
+
+    def __init__(self, target: str):
+        self.path = None if target == "-" else Path(target)
+        self._part = None if self.path is None else self.path.with_name(self.path.name + ".part")
+        try:
+            self._file = sys.stdout if self.path is None else open(self._part, "w", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write the log {self.path}: {exc.strerror}") from None
+
+    def write(self, record: dict) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def close(self, keep: bool) -> None:
+        if self.path is None:
+            return
+        self._file.close()
+        if keep:
+            os.replace(self._part, self.path)
+        else:
+            self._part.unlink(missing_ok=True)
 
 
 class FpsMeter:

@@ -10,8 +10,7 @@ import numpy as np
 
 from edge_mnist.camera.preprocess import Box, PreprocessConfig, find_regions
 from edge_mnist.camera.sources import Frame
-from edge_mnist.errors import ModelError
-from edge_mnist.runtime import Predictor, Runtime, Scaling
+from edge_mnist.runtime import OutputKind, Predictor, Runtime
 
 BATCH_STEP = 4  # region batches are padded to a multiple of this, so the interpreter is rarely resized
 
@@ -36,13 +35,10 @@ class FrameResult:
         return "".join(str(d.label) for d in self.digits)
 
 
-def load_classifier(model, runtime: Runtime | None = None, threads: int | None = 1, scaling: Scaling = Scaling.UNIT) -> Predictor:
-    """A Predictor checked to be an MNIST classifier (28x28 in, 10 scores out)."""
-    predictor = Predictor(model, runtime=runtime, threads=threads, scaling=scaling)
-    scores = predictor.predict(np.zeros((1, 28, 28), np.uint8))
-    if scores.shape != (1, 10):
-        raise ModelError(f"{predictor.path.name}: not an MNIST classifier (it gives {scores.shape[1:]} scores per image, expected 10)")
-    return predictor
+def load_classifier(model, runtime: Runtime | None = None, threads: int | None = 1) -> Predictor:
+    """The model as a Predictor, which refuses anything but an MNIST classifier (28x28 in, 10 scores
+    or a class index out). The input scaling is read from an int8 model's quantization."""
+    return Predictor(model, runtime=runtime, threads=threads, scaling=None)
 
 
 def reading_order(digits: list[Digit]) -> list[Digit]:
@@ -61,11 +57,21 @@ def reading_order(digits: list[Digit]) -> list[Digit]:
     return [d for line in lines for d in sorted(line, key=lambda d: d.box[0])]
 
 
-def _as_probabilities(scores: np.ndarray) -> np.ndarray:
-    """Every edge-mnist model ends in softmax; a foreign model may give logits, so normalise those."""
-    if len(scores) == 0 or np.allclose(scores.sum(axis=1), 1.0, atol=0.05):
-        return scores
-    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+def classify(predictor: Predictor, images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) uint8 -> (N, 10) probabilities, all regions of a frame in one batched call.
+
+    The batch is padded to a multiple of BATCH_STEP: a frame with one digit more than the last
+    then rarely costs an interpreter resize.
+    """
+    n = len(images)
+    if n == 0:
+        return np.zeros((0, 10), np.float32)
+    padded = -(-n // BATCH_STEP) * BATCH_STEP
+    batch = np.concatenate([images, np.zeros((padded - n, 28, 28), np.uint8)]) if padded > n else images
+    scores = predictor.predict(batch)[:n]
+    if predictor.output_kind is not OutputKind.LOGITS:
+        return scores  # every edge-mnist model ends in softmax
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))  # a foreign model's logits: confidences need probabilities
     return exp / exp.sum(axis=1, keepdims=True)
 
 
@@ -108,7 +114,7 @@ class Recognizer:
 
     def __init__(self, predictor: Predictor, min_confidence: float = 0.5, smooth: int = 0, config: PreprocessConfig = PreprocessConfig()):
         if not 0.0 <= min_confidence <= 1.0:
-            raise ModelError(f"--min-confidence must be between 0 and 1, got {min_confidence}")
+            raise ValueError(f"min_confidence must be between 0 and 1, got {min_confidence}")
         self.predictor = predictor
         self.min_confidence = min_confidence
         self.config = config
@@ -118,12 +124,7 @@ class Recognizer:
         start = time.perf_counter_ns()
         regions = find_regions(frame.image, self.config)
         found = time.perf_counter_ns()
-        n = len(regions.boxes)
-        scores = np.zeros((0, 10), np.float32)
-        if n:
-            padded = -(-n // BATCH_STEP) * BATCH_STEP
-            batch = np.concatenate([regions.images, np.zeros((padded - n, 28, 28), np.uint8)]) if padded > n else regions.images
-            scores = _as_probabilities(self.predictor.predict(batch)[:n])
+        scores = classify(self.predictor, regions.images)
         inferred = time.perf_counter_ns()
         if self.smoother is not None:
             scores = self.smoother.update(regions.boxes, scores)
@@ -150,10 +151,12 @@ def recognize_frames(recognizer: Recognizer, frames: Iterable[Frame]) -> Iterato
         yield recognizer.recognize(frame)
 
 
-def read_source(model, source: str, min_confidence: float = 0.5, smooth: int = 0, max_frames: int | None = None, threads: int | None = 1) -> list[FrameResult]:
+def read_source(
+    model, source: str, min_confidence: float = 0.5, smooth: int = 0, max_frames: int | None = None, config: PreprocessConfig = PreprocessConfig()
+) -> list[FrameResult]:
     """In-process entry point: every frame of `source` (video, image, folder, camera) read with `model`."""
     from edge_mnist.camera.sources import open_source
 
-    recognizer = Recognizer(load_classifier(model, threads=threads), min_confidence=min_confidence, smooth=smooth)
+    recognizer = Recognizer(load_classifier(model), min_confidence=min_confidence, smooth=smooth, config=config)
     with open_source(source, max_frames=max_frames) as frames:
         return list(recognize_frames(recognizer, frames))

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 from edge_mnist._deps import require
-from edge_mnist.errors import SourceError
+from edge_mnist.camera.output import OutputError
 
 BOUNDARY = "edge-mnist-frame"
 PAGE = b"""<!doctype html><html><head><title>edge-mnist camera</title></head>
@@ -27,7 +27,7 @@ def parse_address(text: str) -> tuple[str, int]:
     except ValueError:
         number = -1
     if not 0 <= number <= 65535:
-        raise SourceError(f"--serve expects HOST:PORT or PORT, got {text!r}")
+        raise OutputError(f"--serve expects HOST:PORT or PORT, got {text!r}")
     return host or "127.0.0.1", number
 
 
@@ -103,7 +103,7 @@ class MjpegServer:
         try:
             self._server = ThreadingHTTPServer((host, port), Handler)
         except OSError as exc:
-            raise SourceError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+            raise OutputError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge-mnist-serve", daemon=True)
         self._thread.start()

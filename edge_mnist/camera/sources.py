@@ -92,7 +92,13 @@ def read_image(path) -> np.ndarray:
 def open_capture(target: str):
     """An OpenCV VideoCapture for a camera index, URL or video file (patched by tests to simulate failures)."""
     cv2 = require("cv2")
-    return cv2.VideoCapture(int(target) if target.isdigit() else target)
+    # A failed open makes every backend OpenCV tries print a warning; our own one-line error says it better.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(int(target) if target.isdigit() else target)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 class _PiCamera:
@@ -119,11 +125,11 @@ class _PiCamera:
 class FrameSource:
     """Iterate frames; always close (a `with` block does), which stops the capture thread and the camera."""
 
-    def __init__(self, spec: SourceSpec, max_frames: int | None = None, loop: bool = False, backoff: tuple[float, ...] = BACKOFF):
+    def __init__(self, spec: SourceSpec, max_frames: int | None = None, loop: bool = False, backoff: tuple[float, ...] | None = None):
         self.spec = spec
         self.max_frames = max_frames
         self.loop = loop
-        self.backoff = backoff
+        self.backoff = BACKOFF if backoff is None else backoff
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._capture = None
@@ -264,7 +270,7 @@ def _put_latest(frames: queue.Queue, item) -> None:
                 pass
 
 
-def open_source(source: str | SourceSpec, max_frames: int | None = None, loop: bool = False, backoff: tuple[float, ...] = BACKOFF) -> FrameSource:
+def open_source(source: str | SourceSpec, max_frames: int | None = None, loop: bool = False, backoff: tuple[float, ...] | None = None) -> FrameSource:
     spec = source if isinstance(source, SourceSpec) else parse_source(source)
     if loop and spec.live:
         raise SourceError("--loop applies to video files, images and folders, not to live sources")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_mnist._deps import require
+from edge_mnist.data import Mnist
 from edge_mnist.errors import SourceError
 
 WIDTH, HEIGHT = 640, 480
@@ -29,6 +30,7 @@ VIDEO_FOURCC = "MJPG"  # this OpenCV build both writes and reads Motion-JPEG in 
 class Truth:
     label: int
     box: tuple[int, int, int, int]  # x, y, w, h of the digit's ink in the frame
+    index: int  # the digit's index in the MNIST test split
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,8 @@ class Scene:
     truths: tuple[Truth, ...]
 
 
-def render_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray) -> Scene:
-    """One frame holding `digits` (uint8 (N, 28, 28), MNIST white-on-black) at random sizes and places.
+def render_scene(rng: np.random.Generator, mnist: Mnist, picks) -> Scene:
+    """One frame holding the MNIST test digits at indices `picks`, at random sizes and places.
 
     A digit that finds no free place is left out, so a scene may hold fewer digits than asked for.
     """
@@ -46,7 +48,8 @@ def render_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarra
     paper = _paper(rng, cv2)
     ink_level = rng.uniform(20, 70)
     truths: list[Truth] = []
-    for digit, label in zip(digits, labels):
+    for pick in picks:
+        digit, label = mnist.x_test[pick], mnist.y_test[pick]
         spot = _place(rng, digit, [t.box for t in truths])
         if spot is None:
             continue
@@ -55,9 +58,9 @@ def render_scene(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarra
         alpha = np.clip(alpha, 0, 1) * rng.uniform(0.85, 1.0)
         region = paper[y : y + size, x : x + size]
         paper[y : y + size, x : x + size] = region * (1 - alpha) + ink_level * alpha
-        truths.append(Truth(int(label), ink_box))
+        truths.append(Truth(int(label), ink_box, int(pick)))
     image, matrix = _photograph(rng, paper, cv2)
-    return Scene(image, tuple(Truth(t.label, _warp_box(t.box, matrix, cv2)) for t in truths))
+    return Scene(image, tuple(Truth(t.label, _warp_box(t.box, matrix, cv2), t.index) for t in truths))
 
 
 def _paper(rng, cv2) -> np.ndarray:
@@ -118,10 +121,10 @@ def _warp_box(box, matrix, cv2) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def make_dataset(out_dir, images: np.ndarray, labels: np.ndarray, frames: int = 40, digits: tuple[int, int] = (5, 10), seed: int = 0, video: bool = True) -> Path:
+def make_dataset(out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int] = (5, 10), seed: int = 0, video: bool = True) -> Path:
     """Write frame_NNNN.jpg images, labels.json and (optionally) digits.avi into `out_dir`.
 
-    `images`/`labels` must be MNIST test digits. Returns the labels file. Each file is written to a
+    Digits come from the test split only. Returns the labels file. Each file is written to a
     temporary name and renamed, so an interrupted run never leaves a half-written artifact.
     """
     cv2 = require("cv2")
@@ -137,13 +140,16 @@ def make_dataset(out_dir, images: np.ndarray, labels: np.ndarray, frames: int = 
             if not writer.isOpened():
                 raise SourceError(f"this OpenCV cannot write {VIDEO_FOURCC} video to {video_tmp}")
         for index in range(frames):
-            picks = rng.choice(len(images), size=int(rng.integers(digits[0], digits[1] + 1)), replace=False)
-            scene = render_scene(rng, images[picks], labels[picks])
+            picks = rng.choice(len(mnist.x_test), size=int(rng.integers(digits[0], digits[1] + 1)), replace=False)
+            scene = render_scene(rng, mnist, picks)
             name = f"frame_{index:04d}.jpg"
             _write_atomic(out / name, cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
             if writer is not None:
                 writer.write(scene.image)
-            records.append({"image": name, "digits": [{"label": t.label, "box": list(t.box)} for t in scene.truths]})
+            records.append({"image": name, "digits": [{"label": t.label, "box": list(t.box), "test_index": t.index} for t in scene.truths]})
+    except BaseException:
+        video_tmp.unlink(missing_ok=True)
+        raise
     finally:
         if writer is not None:
             writer.release()
