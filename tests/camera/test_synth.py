@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+from edge_mnist.camera.recognize import Digit, FrameResult
+from edge_mnist.camera.synth import HEIGHT, MARGIN, WIDTH, make_dataset, score
+
+cv2 = pytest.importorskip("cv2")
+
+
+def test_dataset_is_labelled_from_the_test_split(camera_data, mnist):
+    labels = json.loads(camera_data.labels.read_text())
+    assert labels["seed"] and len(labels["frames"]) == camera_data.frames
+    counts = []
+    for record in labels["frames"]:
+        assert (camera_data.folder / record["image"]).is_file()
+        counts.append(len(record["digits"]))
+        for digit in record["digits"]:
+            assert digit["label"] == mnist.y_test[digit["test_index"]]  # provenance: a test digit, labelled right
+            x, y, w, h = digit["box"]
+            assert 0 < x and 0 < y and x + w < WIDTH and y + h < HEIGHT and h >= 30
+    assert min(counts) >= 3 and max(counts) <= 10 and np.mean(counts) >= 6
+
+
+def test_same_seed_same_frames_other_seed_other_frames(camera_data, mnist, tmp_path):
+    seed = json.loads(camera_data.labels.read_text())["seed"]
+    again = make_dataset(tmp_path / "again", mnist, frames=2, seed=seed, video=False)
+    other = make_dataset(tmp_path / "other", mnist, frames=2, seed=seed + 1, video=False)
+    first = (camera_data.folder / "frame_0001.jpg").read_bytes()
+    assert (again.parent / "frame_0001.jpg").read_bytes() == first
+    assert (other.parent / "frame_0001.jpg").read_bytes() != first
+    assert json.loads(again.read_text())["frames"] == json.loads(camera_data.labels.read_text())["frames"][:2]
+
+
+def test_frames_look_photographed(camera_data):
+    """Uneven light and noise: no frame is a clean synthetic page."""
+    frame = cv2.imread(str(camera_data.folder / "frame_0000.jpg"), cv2.IMREAD_GRAYSCALE)
+    assert frame.shape == (HEIGHT, WIDTH)
+    paper = frame[MARGIN:-MARGIN, MARGIN:-MARGIN]
+    paper = paper[paper > np.percentile(paper, 30)]  # leave the ink out
+    assert paper.std() > 3  # texture, noise and a lighting gradient
+
+
+def test_video_holds_the_same_frames(camera_data):
+    capture = cv2.VideoCapture(str(camera_data.video))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    assert len(frames) == camera_data.frames
+    still = cv2.imread(str(camera_data.folder / "frame_0005.jpg"))
+    assert np.abs(frames[5].astype(int) - still).mean() < 4  # two JPEG encodings of one frame
+
+
+def test_score_counts_found_correct_and_extra(tmp_path):
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"frames": [{"digits": [{"label": 3, "box": [10, 10, 20, 30]}, {"label": 7, "box": [100, 10, 20, 30]}]}, {"digits": [{"label": 1, "box": [0, 0, 9, 9]}]}]}))
+    result = FrameResult(0, 0.0, "f", (Digit(3, 0.9, (12, 12, 16, 26)), Digit(1, 0.9, (100, 12, 18, 26)), Digit(5, 0.9, (300, 300, 20, 20))))
+    s = score([result], labels)  # the second frame was never read: its digit counts as missed
+    assert (s.digits, s.found, s.correct, s.extra) == (3, 2, 1, 1)
+    assert s.recall == pytest.approx(2 / 3) and s.accuracy == pytest.approx(1 / 2)
