@@ -1,4 +1,4 @@
-"""`edge-mnist pipeline`: train every preset, then run each later stage on it, reusing what is up to date."""
+"""`edge-mnist pipeline`: train every preset, export it to every format and gate each file, reusing what is up to date."""
 from __future__ import annotations
 
 import json
@@ -24,28 +24,49 @@ def _trained_is_current(model_dir: Path, preset: Preset, seed: int) -> dict | No
 
 
 def run_pipeline(presets: list[Preset], out: Path, force: bool = False, seed: int = 0, data=None, echo=print) -> dict:
+    """Train, export and verify each preset; raises ParityError (after echoing the summary) if any file failed its gate."""
+    from edge_mnist.export.formats import FORMATS
+    from edge_mnist.export.parity import enforce
+    from edge_mnist.export.run import export_model
     from edge_mnist.training import train
 
     mnist = load_mnist(data)
-    rows = []
+    rows, results = [], []
     for preset in presets:
         model_dir = Path(out) / preset.value
+        keras_path = model_dir / f"{preset.value}.keras"
         record = None if force else _trained_is_current(model_dir, preset, seed)
         if record:
-            echo(f"{preset.value}: up to date ({model_dir / (preset.value + '.keras')}), skipping training")
+            echo(f"{preset.value}: up to date ({keras_path}), skipping training")
             row = {"model": preset.value, "accuracy": record["test_accuracy"], "train_seconds": record["seconds"], "trained": False}
         else:
             echo(f"{preset.value}: training")
             result = train(preset, mnist, model_dir, seed=seed)
             row = {"model": preset.value, "accuracy": result.test_accuracy, "train_seconds": result.seconds, "trained": True}
-        row["keras"] = str(model_dir / f"{preset.value}.keras")
+        row["keras"] = str(keras_path)
+        # A file is re-exported only if its source model or calibration changed; every file is re-verified.
+        report = export_model(keras_path, list(FORMATS.values()), mnist, seed=seed, reuse=not force, echo=lambda m, p=preset.value: echo(f"{p} {m}"))
+        row["exports"] = [
+            {"format": r.format, "path": r.path, "size_bytes": r.size_bytes, "size_vs_float": r.size_vs_float, "status": r.status.value, "plots": list(r.plots), **r.figures}
+            for r in report.rows
+        ]
         rows.append(row)
-    return {"models": rows}
+        results += report.results
+    summary = {"models": rows}
+    if any(not r.passed for r in results):
+        echo(format_summary(summary))
+        enforce(results)
+    return summary
 
 
 def format_summary(summary: dict) -> str:
+    from edge_mnist.export.cli import HEADER, format_row
+
     lines = [f"{'model':<8} {'test acc':>9} {'train s':>8}  status", "-" * 40]
     for row in summary["models"]:
         status = "trained" if row["trained"] else "reused"
         lines.append(f"{row['model']:<8} {row['accuracy']:>9.2%} {row['train_seconds']:>8.0f}  {status}")
+    lines += ["", f"{'model':<8} {HEADER}", "-" * (9 + len(HEADER))]
+    for row in summary["models"]:
+        lines += [f"{row['model']:<8} {format_row(e['format'], e['size_bytes'], e['size_vs_float'], e, e['status'])}" for e in row.get("exports", [])]
     return "\n".join(lines)

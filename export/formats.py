@@ -21,6 +21,7 @@ class Format:
     exporter: Callable
     runtime: str  # "tflite" or "onnx": which runtime family loads the file
     quantized: bool  # judged by accuracy drop/agreement (True) or allclose (False)
+    calibrated: bool  # the exporter uses the calibration images (full-integer formats)
     atol: float | None  # max |output - keras output| for float formats
     description: str
 
@@ -28,13 +29,13 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("tflite-float32", ".float32.tflite", tflite_export.export_float32, "tflite", False, 1e-4, "TFLite float32"),
-        Format("tflite-float16", ".float16.tflite", tflite_export.export_float16, "tflite", False, 2e-3, "TFLite float16 weights"),
-        Format("tflite-dynamic", ".dynamic.tflite", tflite_export.export_dynamic, "tflite", True, None, "TFLite dynamic-range int8 weights"),
-        Format("tflite-int8", ".int8.tflite", tflite_export.export_int8, "tflite", True, None, "TFLite full int8, int8 I/O"),
-        Format("tflite-uint8", ".uint8.tflite", tflite_export.export_uint8, "tflite", True, None, "TFLite full int8, uint8 I/O"),
-        Format("onnx", ".float32.onnx", onnx_export.export_float32, "onnx", False, 1e-4, "ONNX float32 (tf2onnx)"),
-        Format("onnx-int8", ".int8.onnx", onnx_export.export_int8, "onnx", True, None, "ONNX int8 static QDQ, per-channel"),
+        Format("tflite-float32", ".float32.tflite", tflite_export.export_float32, "tflite", False, False, 1e-4, "TFLite float32"),
+        Format("tflite-float16", ".float16.tflite", tflite_export.export_float16, "tflite", False, False, 2e-3, "TFLite float16 weights"),
+        Format("tflite-dynamic", ".dynamic.tflite", tflite_export.export_dynamic, "tflite", True, False, None, "TFLite dynamic-range int8 weights"),
+        Format("tflite-int8", ".int8.tflite", tflite_export.export_int8, "tflite", True, True, None, "TFLite full int8, int8 I/O"),
+        Format("tflite-uint8", ".uint8.tflite", tflite_export.export_uint8, "tflite", True, True, None, "TFLite full int8, uint8 I/O"),
+        Format("onnx", ".float32.onnx", onnx_export.export_float32, "onnx", False, False, 1e-4, "ONNX float32 (tf2onnx)"),
+        Format("onnx-int8", ".int8.onnx", onnx_export.export_int8, "onnx", True, True, None, "ONNX int8 static QDQ, per-channel"),
     )
 }
 INT8_DEFAULT = "tflite-int8"

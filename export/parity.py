@@ -1,0 +1,119 @@
+"""The parity gate: every export, run by the runtime a device would use, against the float Keras model.
+
+Two tiers. Float formats must match the Keras outputs within the registry's `atol` and agree on every
+top-1. Quantized formats are judged by their accuracy drop on the full test set (and a floor on top-1
+agreement), since their outputs are not meant to match bit for bit.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from edge_mnist.errors import ModelError, ParityError
+from edge_mnist.export.formats import Format
+from edge_mnist.runtime import Predictor
+
+DEFAULT_MAX_DROP = 0.3  # percentage points of test accuracy an int8 model may lose
+DEFAULT_MIN_AGREEMENT = 98.0  # % of test images whose top-1 must match the float model's
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The float Keras model's scores on the test set: what every export is compared with."""
+
+    scores: np.ndarray  # (N, 10) float32
+    labels: np.ndarray  # (N,)
+
+    @property
+    def top1(self) -> np.ndarray:
+        return self.scores.argmax(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.top1 == self.labels).mean() * 100)
+
+
+@dataclass(frozen=True)
+class Parity:
+    """The gate's figures for one exported file. Percentages are 0-100."""
+
+    format: str
+    quantized: bool
+    accuracy: float
+    reference_accuracy: float
+    delta_pp: float  # accuracy - reference accuracy, percentage points
+    agreement: float  # % of images with the same top-1 as the float model
+    max_abs_diff: float  # max |export output - keras output| over every score
+    tolerance: str  # the rule this format was held to, in words
+    failure: str | None  # None when it passed; else what broke, e.g. "drop 1.20 pp > 0.30"
+    top1: np.ndarray = field(repr=False, compare=False)  # the export's predictions, for plots
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+    def figures(self) -> dict:
+        """Everything but the predictions: what the manifest and --json record."""
+        figures = asdict(self)
+        del figures["top1"]
+        return {**figures, "passed": self.passed}
+
+
+def reference_scores(keras_model, images: np.ndarray, labels: np.ndarray) -> Reference:
+    from edge_mnist.data import normalize
+
+    scores = np.asarray(keras_model.predict(normalize(images), batch_size=1024, verbose=0), dtype=np.float32)
+    return Reference(scores, np.asarray(labels))
+
+
+def check(
+    predictor: Predictor,
+    fmt: Format,
+    reference: Reference,
+    images: np.ndarray,
+    max_drop: float = DEFAULT_MAX_DROP,
+    min_agreement: float = DEFAULT_MIN_AGREEMENT,
+) -> Parity:
+    """Run the loaded export on `images` with the runtime a device would use and judge it against `reference`."""
+    scores = predictor.predict(images)
+    if scores.shape != reference.scores.shape:
+        raise ModelError(f"{predictor.path.name}: outputs shape {scores.shape[1:]} per image, expected {reference.scores.shape[1:]} (ten digit scores)")
+    return judge(scores, fmt, reference, max_drop, min_agreement)
+
+
+def judge(scores: np.ndarray, fmt: Format, reference: Reference, max_drop: float = DEFAULT_MAX_DROP, min_agreement: float = DEFAULT_MIN_AGREEMENT) -> Parity:
+    """The gate's verdict on an export's (N, 10) scores for the reference's images."""
+    top1 = scores.argmax(axis=1)
+    accuracy = float((top1 == reference.labels).mean() * 100)
+    delta = accuracy - reference.accuracy
+    agreement = float((top1 == reference.top1).mean() * 100)
+    max_diff = float(np.abs(scores - reference.scores).max())
+    failure = None
+    if fmt.quantized:
+        tolerance = f"drop <= {max_drop:g} pp, agreement >= {min_agreement:g}%"
+        # Accuracies are multiples of 100/N: without the slack, a drop of exactly the limit could fail on rounding.
+        if -delta > max_drop + 1e-9:
+            failure = f"accuracy drop {-delta:.2f} pp > {max_drop:g} pp"
+        elif agreement < min_agreement:
+            failure = f"top-1 agreement {agreement:.2f}% < {min_agreement:g}%"
+    else:
+        tolerance = f"max |diff| <= {fmt.atol:g}, top-1 agreement 100%"
+        if max_diff > fmt.atol:
+            failure = f"max |diff| {max_diff:.2e} > {fmt.atol:g}"
+        elif agreement < 100:
+            failure = f"top-1 agreement {agreement:.2f}% < 100%"
+    return Parity(fmt.name, fmt.quantized, accuracy, reference.accuracy, delta, agreement, max_diff, tolerance, failure, top1)
+
+
+def enforce(results: list[Parity]) -> None:
+    """Raise one ParityError naming every failed format; its first line alone says what broke."""
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        return
+    head = "parity gate failed: " + "; ".join(f"{r.format} ({r.failure})" for r in failed)
+    lines = [
+        f"  {r.format:<15} {'pass' if r.passed else 'FAIL'}  max |diff| {r.max_abs_diff:.2e}  delta {r.delta_pp:+.2f} pp  agreement {r.agreement:.2f}%"
+        for r in results
+    ]
+    raise ParityError("\n".join([head, *lines]))
