@@ -28,6 +28,9 @@ class Recipe:
     # "constant" keeps the tutorial's behaviour; "onecycle" warms up then anneals, which lets a
     # large batch converge in far fewer epochs.
     schedule: str = "constant"
+    # "mixed_bfloat16" computes in bfloat16 where the CPU has native bf16 (twice as fast here); the
+    # weights stay float32 and the saved model is plain float32 either way.
+    precision: str = "float32"
 
 
 # The tutorials' recipes, used as-is where they are already fast.
@@ -38,7 +41,7 @@ TUTORIAL = {
     Preset.CNN: Recipe("adam", 0.001, 12, 128),
 }
 # The default recipes: the CNN one reaches the tutorial's accuracy in a fraction of its time.
-DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.004, 6, 256, schedule="onecycle")}
+DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.004, 7, 256, schedule="onecycle", precision="mixed_bfloat16")}
 
 
 def parse_preset(name: str) -> Preset:
@@ -59,13 +62,11 @@ def build_model(preset: Preset | str):
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     if preset is Preset.SOFTMAX:
         x = layers.Flatten()(inputs)
-        outputs = layers.Dense(10, activation="softmax")(x)
     elif preset is Preset.MLP:
         x = layers.Flatten()(inputs)
         for _ in range(2):
             x = layers.Dense(512, activation="relu")(x)
             x = layers.Dropout(0.2)(x)
-        outputs = layers.Dense(10, activation="softmax")(x)
     elif preset is Preset.MLP_BN:
         x = layers.Flatten()(inputs)
         for units in (580, 325, 125):
@@ -74,7 +75,6 @@ def build_model(preset: Preset | str):
             x = layers.BatchNormalization()(x)
             x = layers.Activation("relu")(x)
             x = layers.Dropout(0.5)(x)
-        outputs = layers.Dense(10, activation="softmax")(x)
     else:
         x = layers.Conv2D(32, 3, activation="relu")(inputs)
         x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -83,7 +83,8 @@ def build_model(preset: Preset | str):
         x = layers.Flatten()(x)
         x = layers.Dense(128, activation="relu")(x)
         x = layers.Dropout(0.5)(x)
-        outputs = layers.Dense(10, activation="softmax")(x)
+    # The head is float32 even under mixed precision, so the softmax stays numerically sound.
+    outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=preset.value.replace("-", "_"))
 
 

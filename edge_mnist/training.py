@@ -75,7 +75,8 @@ def train(
     )
     val_ds = tf.data.Dataset.from_tensor_slices((normalize(x_val), y_val.astype(np.int32))).batch(1024).cache()
 
-    model = build_model(preset)
+    precision = recipe.precision if recipe.precision == "float32" or native_bf16() else "float32"
+    model = _build(keras, preset, precision)
     steps = math.ceil(len(x_fit) / recipe.batch_size) * recipe.epochs
     model.compile(
         optimizer=_optimizer(keras, recipe, steps),
@@ -86,6 +87,12 @@ def train(
     start = time.perf_counter()
     history = model.fit(fit_ds, validation_data=val_ds, epochs=recipe.epochs, verbose=0, callbacks=callbacks, shuffle=False)
     seconds = time.perf_counter() - start
+    if precision != "float32":
+        # Mixed precision keeps float32 master weights: copy them into a plain float32 model, which
+        # is what gets evaluated, saved and exported.
+        trained, model = model, _build(keras, preset, "float32")
+        model.set_weights(trained.get_weights())
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     test_loss, test_accuracy = model.evaluate(normalize(data.x_test), data.y_test, batch_size=1024, verbose=0)
 
     out = Path(out_dir)
@@ -95,6 +102,7 @@ def train(
     record = {
         "preset": preset.value,
         "recipe": asdict(recipe),
+        "precision": precision,
         "seed": seed,
         "train_images": len(x_fit),
         "seconds": seconds,
@@ -117,6 +125,25 @@ def train(
         seconds=seconds,
         recipe=asdict(recipe),
     )
+
+
+def native_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively; emulated bf16 would be slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _build(keras, preset: Preset, precision: str):
+    # The dtype policy is read when layers are made, so set it only around the build.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        return build_model(preset)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def _optimizer(keras, recipe: Recipe, steps: int):

@@ -46,3 +46,18 @@ def test_recipe_overrides_are_checked():
 def test_cnn_trains_briefly_on_full_data_to_98_5(full_cnn):
     assert full_cnn.epochs == 2
     assert full_cnn.test_accuracy >= 0.985, full_cnn
+
+
+def test_mixed_precision_training_saves_a_plain_float32_model(tiny_models):
+    import keras
+
+    from edge_mnist.models import load_keras_model
+    from edge_mnist.training import native_bf16
+
+    record = json.loads((tiny_models["cnn"].parent / "cnn.history.json").read_text())
+    assert record["recipe"]["precision"] == "mixed_bfloat16"
+    assert record["precision"] == ("mixed_bfloat16" if native_bf16() else "float32")
+    model = load_keras_model(tiny_models["cnn"])
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert {w.dtype for w in model.get_weights()} == {np.dtype("float32")}
+    assert keras.mixed_precision.global_policy().name == "float32", "training must not leak its dtype policy"
