@@ -195,3 +195,13 @@ def test_camera_on_tflite_never_imports_tensorflow(run_isolated, model, camera_d
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
     )
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_display_without_window_support_says_what_to_do(model, camera_data, tmp_path):
+    # opencv-python-headless (the [pi] extra) has no GUI: forcing the window is a clear error, not a crash.
+    gui = cv2.getBuildInformation().split("GUI:")[1].split()[0]
+    if gui != "NONE":
+        pytest.skip(f"this OpenCV has window support ({gui})")
+    log = tmp_path / "run.jsonl"
+    _bad(invoke("camera", "--model", model, "--source", camera_data.video, "--display", "--jsonl", log), "use --headless (or --serve)")
+    assert list(tmp_path.iterdir()) == []
