@@ -106,7 +106,7 @@ def verify(path, keras_path, max_drop, min_agreement, as_json, data):
         payload = {"path": report.path, "keras": report.keras_path, "size_bytes": report.size_bytes, "matches_manifest": report.matches_manifest, **figures}
         click.echo(json.dumps(payload, indent=2))
     else:
-        click.echo(f"{report.path} against {report.keras_path} (float Keras model {figures['reference_accuracy']:.2f}%)")
+        click.echo(f"{report.path} against {report.keras_path} (float Keras model {figures['reference_accuracy']:.2f}%), run by {figures['runtime']}")
         click.echo(HEADER)
         click.echo(format_row(report.result.format, report.size_bytes, None, figures, "pass" if report.result.passed else "FAILED"))
         if report.matches_manifest is False:

@@ -6,7 +6,7 @@ agreement), since their outputs are not meant to match bit for bit.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -46,8 +46,9 @@ class Parity:
     agreement: float  # % of images with the same top-1 as the float model
     max_abs_diff: float  # max |export output - keras output| over every score
     tolerance: str  # the rule this format was held to, in words
-    failure: str | None  # None when it passed; else what broke, e.g. "drop 1.20 pp > 0.30"
+    failure: str | None  # None when it passed; else what broke, e.g. "accuracy drop 1.20 pp > 0.3 pp"
     top1: np.ndarray = field(repr=False, compare=False)  # the export's predictions, for plots
+    runtime: str | None = None  # what ran the file, e.g. "ai-edge-litert 2.3.0"
 
     @property
     def passed(self) -> bool:
@@ -79,7 +80,7 @@ def check(
     scores = predictor.predict(images)
     if scores.shape != reference.scores.shape:
         raise ModelError(f"{predictor.path.name}: outputs shape {scores.shape[1:]} per image, expected {reference.scores.shape[1:]} (ten digit scores)")
-    return judge(scores, fmt, reference, max_drop, min_agreement)
+    return replace(judge(scores, fmt, reference, max_drop, min_agreement), runtime=f"{predictor.runtime.value} {predictor.runtime_version}")
 
 
 def judge(scores: np.ndarray, fmt: Format, reference: Reference, max_drop: float = DEFAULT_MAX_DROP, min_agreement: float = DEFAULT_MIN_AGREEMENT) -> Parity:

@@ -70,6 +70,8 @@ def test_manifest_records_every_file(exported):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size_bytes"] == len(data)
         assert entry["source_model"] == {"file": "cnn.keras", "sha256": keras_sha}
         assert entry["parity"]["passed"] and entry["parity"]["format"] == entry["format"]
+        # Judged by the runtime a device would use, never TensorFlow's own interpreter.
+        assert entry["parity"]["runtime"].split()[0] == ("onnxruntime" if entry["runtime"] == "onnx" else "ai-edge-litert")
         assert entry["tools"]["tensorflow"] and entry["tools"]["onnxruntime"] and entry["tools"]["ai-edge-litert"]
         assert entry["input"]["shape"][1:] == [28, 28, 1] and entry["output"]["shape"][1:] == [10]
         calibrated = FORMATS[entry["format"]].calibrated
