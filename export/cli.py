@@ -91,16 +91,19 @@ def export(model, artifacts, int8, uint8, formats, all_formats, calibration_size
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--keras", "keras_path", type=click.Path(path_type=Path), default=None, help="The source .keras model (default: from manifest.json, else the file's own name).")
+@click.option("--format", "format_name", default=None, help="The file's format, e.g. tflite-int8 (default: from its name, cnn.int8.tflite).")
 @_tolerances
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @data_option
-def verify(path, keras_path, max_drop, min_agreement, as_json, data):
+def verify(path, keras_path, format_name, max_drop, min_agreement, as_json, data):
     """Re-run the parity gate on an exported .tflite or .onnx file. Exit code 2 if it fails."""
     from edge_mnist.data import load_mnist
+    from edge_mnist.export.formats import parse_formats
     from edge_mnist.export.parity import enforce
     from edge_mnist.export.run import verify_file
 
-    report = verify_file(path, load_mnist(data), keras_path=keras_path, max_drop=max_drop, min_agreement=min_agreement)
+    fmt = parse_formats([format_name])[0] if format_name else None
+    report = verify_file(path, load_mnist(data), keras_path=keras_path, fmt=fmt, max_drop=max_drop, min_agreement=min_agreement)
     figures = report.result.figures()
     if as_json:
         payload = {"path": report.path, "keras": report.keras_path, "size_bytes": report.size_bytes, "matches_manifest": report.matches_manifest, **figures}

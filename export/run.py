@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 
 from edge_mnist.data import INPUT_NORMALIZATION, Mnist
-from edge_mnist.errors import EdgeMnistError, ModelError
+from edge_mnist.errors import EdgeMnistError, FormatError, ModelError
 from edge_mnist.export import manifest as mf
 from edge_mnist.export.calibration import representative_images
 from edge_mnist.export.formats import FORMATS, Format, format_of
@@ -229,24 +229,38 @@ def _plots(result: Parity, reference: Reference, mnist: Mnist, out_dir: Path, na
     return (str(confusion), str(grid))
 
 
-def source_model_of(path: Path) -> Path:
+def source_model_of(path: Path, fmt: Format) -> Path | None:
     """The .keras file an export came from: the manifest's record, else the name it was exported under."""
-    fmt = format_of(path)
     entry = mf.read_manifest(path.parent)["files"].get(path.name)
     if entry and entry.get("source_model", {}).get("file"):
         return path.parent / entry["source_model"]["file"]
-    return path.with_name(path.name[: -len(fmt.suffix)] + ".keras")
+    if path.name.endswith(fmt.suffix):
+        return path.with_name(path.name[: -len(fmt.suffix)] + ".keras")
+    return None
 
 
-def verify_file(path, mnist: Mnist, keras_path=None, max_drop: float = DEFAULT_MAX_DROP, min_agreement: float = DEFAULT_MIN_AGREEMENT) -> VerifyReport:
-    """Re-run the gate on an exported file against its source model; a failed gate is in the result, not raised."""
+def verify_file(
+    path,
+    mnist: Mnist,
+    keras_path=None,
+    fmt: Format | None = None,
+    max_drop: float = DEFAULT_MAX_DROP,
+    min_agreement: float = DEFAULT_MIN_AGREEMENT,
+) -> VerifyReport:
+    """Re-run the gate on an exported file against its source model; a failed gate is in the result, not raised.
+
+    `fmt` defaults to the format the file name ends with; give it for a file named otherwise.
+    """
     path = Path(path)
-    fmt = format_of(path)
+    fmt = fmt or format_of(path)
+    if path.suffix != f".{fmt.runtime}":
+        raise FormatError(f"{path.name}: {fmt.name} files end in .{fmt.runtime}")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
-    keras_path = Path(keras_path) if keras_path else source_model_of(path)
-    if not keras_path.is_file():
-        raise ModelError(f"{path.name}: source model {keras_path} not found; pass --keras PATH")
+    keras_path = Path(keras_path) if keras_path else source_model_of(path, fmt)
+    if keras_path is None or not keras_path.is_file():
+        found = f" (looked for {keras_path})" if keras_path else ""
+        raise ModelError(f"{path.name}: cannot find the .keras model it came from{found}; pass --keras PATH")
     predictor = Predictor(path)  # a corrupt or non-MNIST file is refused before the slow reference run
     model = load_keras_model(keras_path)
     result = check(predictor, fmt, reference_scores(model, mnist.x_test, mnist.y_test), mnist.x_test, max_drop, min_agreement)

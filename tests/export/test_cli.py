@@ -125,7 +125,22 @@ def test_verify_missing_file_or_unknown_suffix(invoke, tmp_path):
 
 def test_verify_without_its_source_model(invoke, exported, tmp_path):
     shutil.copy(exported[0] / "cnn.int8.tflite", tmp_path)
-    _one_line_exit_2(invoke("verify", tmp_path / "cnn.int8.tflite"), "source model", "pass --keras PATH")
+    _one_line_exit_2(invoke("verify", tmp_path / "cnn.int8.tflite"), f"cannot find the .keras model it came from (looked for {tmp_path / 'cnn.keras'}); pass --keras PATH")
+    shutil.copy(exported[0] / "cnn.int8.tflite", tmp_path / "digits.tflite")
+    _one_line_exit_2(invoke("verify", tmp_path / "digits.tflite", "--format", "tflite-int8"), "cannot find the .keras model it came from; pass --keras PATH")
+
+
+def test_verify_a_file_named_otherwise_with_format(invoke, exported, tmp_path):
+    shutil.copy(exported[0] / "cnn.int8.tflite", tmp_path / "digits.tflite")
+    result = invoke("verify", tmp_path / "digits.tflite", "--format", "tflite-int8", "--keras", exported[0] / "cnn.keras", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["format"] == "tflite-int8" and figures["passed"] and figures["matches_manifest"] is None
+
+
+@pytest.mark.parametrize("name, message", [("tflite-int4", "unknown format tflite-int4"), ("onnx-int8", "cnn.int8.tflite: onnx-int8 files end in .onnx")])
+def test_verify_with_a_wrong_format(invoke, exported, name, message):
+    _one_line_exit_2(invoke("verify", exported[0] / "cnn.int8.tflite", "--format", name), message)
 
 
 @pytest.mark.parametrize("suffix, message", [(".int8.tflite", "not a valid TFLite model"), (".int8.onnx", "cannot load ONNX model")])
