@@ -33,7 +33,7 @@ threads_option = click.option("--threads", type=click.IntRange(1), default=1, sh
 @click.option("--source", default="0", show_default=True, help="Camera index, picamera[:N], stream URL, video file, image or folder of images.")
 @confidence_option
 @click.option("--smooth", type=click.IntRange(0), default=0, show_default=True, help="Average each tracked region over this many frames (0 or 1: off).")
-@click.option("--jsonl", "jsonl", default="-", show_default=True, help="One JSON line per frame to this file ('-' = stdout, '' = nowhere).")
+@click.option("--jsonl", "jsonl", default="-", show_default=True, help="One JSON line per frame here ('-' = stdout, '' = nowhere); a file is written as FILE.part and renamed when the run ends.")
 @click.option("--serve", "serve", default=None, metavar="HOST:PORT", help="Live view as an MJPEG page in a browser; PORT alone binds 127.0.0.1.")
 @click.option("--headless/--display", "headless", default=None, help="Force the OpenCV window off/on [default: on only when a display exists].")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
