@@ -25,7 +25,7 @@ class FrameResult:
     timestamp: float  # seconds since the epoch, when the frame was captured
     source: str  # the frame's file name, or the source it came from
     digits: tuple[Digit, ...]
-    timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess, infer, total
+    timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess, infer, postprocess, total
 
     @property
     def text(self) -> str:
