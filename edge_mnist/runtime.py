@@ -6,7 +6,7 @@ with runtime="tensorflow" or as the last fallback when no TFLite runtime is inst
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -127,18 +127,49 @@ def detect_layout(shape_signature) -> InputLayout:
     return InputLayout((1, *dims), dynamic, known[tuple(dims)])
 
 
+class OutputKind(str, Enum):
+    PROBABILITIES = "probabilities"
+    LOGITS = "logits"
+    CLASS_INDEX = "class index"
+
+
+# Input quantization ranges that identify a scaling: the real values of the lowest and highest code.
+_SCALING_RANGES = {
+    Scaling.UNIT: (0.0, 1.0),
+    Scaling.BYTE: (0.0, 255.0),
+    Scaling.SIGNED: (-1.0, 1.0),
+    Scaling.STANDARD: ((0.0 - 0.1307) / 0.3081, (1.0 - 0.1307) / 0.3081),
+}
+
+
+def scaling_from_quant(q: QuantParams) -> Scaling | None:
+    """The scaling whose range the model's input quantization spans (within 5%), if any.
+
+    A converter calibrates the input's quantization on the data the model was fed, so its range
+    is the model's own statement of how pixels were scaled.
+    """
+    info = np.iinfo(q.dtype)
+    lo, hi = (info.min - q.zero_point) * q.scale, (info.max - q.zero_point) * q.scale
+    for scaling, (want_lo, want_hi) in _SCALING_RANGES.items():
+        tolerance = 0.05 * (want_hi - want_lo)
+        if abs(lo - want_lo) <= tolerance and abs(hi - want_hi) <= tolerance:
+            return scaling
+    return None
+
+
 class Predictor:
     """One loaded model: `predict(uint8 images) -> (N, 10) float32 scores`.
 
     Pixels go through a 256-entry lookup table that folds scaling and input quantization into one
-    gather, so the per-image cost outside the runtime is a table lookup and a copy.
+    gather, and quantized outputs through another, so the per-image cost outside the runtime is two
+    table lookups. `scaling=None` means: infer it from the model's input quantization where it has
+    one, else assume 0-1; `assumptions` lists what was assumed.
     """
 
-    def __init__(self, path, runtime: Runtime | None = None, threads: int | None = None, scaling: Scaling = Scaling.UNIT):
+    def __init__(self, path, runtime: Runtime | None = None, threads: int | None = None, scaling: Scaling | None = Scaling.UNIT):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
-        self.scaling = scaling
         suffix = self.path.suffix.lower()
         if suffix == ".onnx":
             if runtime not in (None, Runtime.ONNXRUNTIME):
@@ -150,10 +181,12 @@ class Predictor:
             self._open_tflite(runtime, threads)
         else:
             raise ModelError(f"{self.path}: unsupported model file (expected .tflite or .onnx)")
-        self.lut = scale_pixels(np.arange(256, dtype=np.uint8), scaling)
-        if self.input_quant:
-            self.lut = quantize(self.lut, self.input_quant)
-        self.lut = self.lut.astype(self.input_dtype)
+        self.assumptions: list[str] = []
+        self.scaling = self._choose_scaling(scaling)
+        self.lut = self._input_lut()
+        # 8-bit inputs (every quantized model): bytes.translate is the fastest 256-entry lookup there is.
+        self._lut_bytes = self.lut.tobytes() if self.lut.itemsize == 1 else None
+        self.output_kind = self._output_kind()
 
     # -- loading -----------------------------------------------------------------------------
     def _open_tflite(self, runtime, threads):
@@ -167,11 +200,10 @@ class Predictor:
         if len(inp) != 1 or len(out) != 1:
             raise ModelError(f"{self.path.name}: expected one input and one output, found {len(inp)} and {len(out)}")
         inp, out = inp[0], out[0]
-        self.layout = detect_layout(inp.get("shape_signature", inp["shape"]))
+        self.layout = _layout(self.path, inp.get("shape_signature", inp["shape"]))
         self.input_dtype = np.dtype(inp["dtype"])
         self.input_quant = _tflite_quant(inp)
         self.output_quant = _tflite_quant(out)
-        self.output_dtype = np.dtype(out["dtype"])
         self._in_index, self._out_index = inp["index"], out["index"]
         self._batch = int(inp["shape"][0])
         self._run = self._run_tflite
@@ -179,64 +211,177 @@ class Predictor:
     def _open_onnx(self, threads):
         ort = require("onnxruntime")
         options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: a refused model is reported by us, in one line
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented types
-            raise ModelError(f"{self.path.name}: cannot load ONNX model ({str(exc).splitlines()[0][:200]})") from None
+            raise ModelError(_onnx_load_error(self.path, exc)) from None
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(f"{self.path.name}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self.runtime, self.runtime_version = Runtime.ONNXRUNTIME, ort.__version__
-        self.layout = detect_layout([d if isinstance(d, int) else -1 for d in inputs[0].shape])
+        self.layout = _layout(self.path, [d if isinstance(d, int) else -1 for d in inputs[0].shape])
         types = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
         if inputs[0].type not in types:
-            raise ModelError(f"{self.path.name}: unsupported input type {inputs[0].type}")
+            raise ModelError(f"{self.path.name}: unsupported input type {inputs[0].type} (expected float32, uint8 or int8)")
         self.input_dtype = np.dtype(types[inputs[0].type])
+        # An ONNX model quantizes inside its graph (QDQ); its I/O carries no quantization.
         self.input_quant = self.output_quant = None
-        self.output_dtype = np.dtype(np.float32)
         self._in_name = inputs[0].name
-        self._batch = 1
         self._run = self._run_onnx
+
+    def _choose_scaling(self, scaling: Scaling | None) -> Scaling:
+        if self.input_dtype.kind in "iu" and self.input_quant is None:
+            shift = " - 128" if self.input_dtype == np.int8 else ""
+            self.assumptions.append(f"{self.input_dtype.name} input without quantization parameters: fed the raw pixel{shift}")
+            return Scaling.BYTE
+        if scaling is not None:
+            return scaling
+        if self.input_quant:
+            inferred = scaling_from_quant(self.input_quant)
+            if inferred:
+                return inferred
+            self.assumptions.append("input quantization range matches no known scaling: assumed pixels in 0-1 (set --scaling)")
+            return Scaling.UNIT
+        self.assumptions.append("float input: assumed pixels in 0-1 (set --scaling if the model was trained otherwise)")
+        return Scaling.UNIT
+
+    def _input_lut(self) -> np.ndarray:
+        pixels = np.arange(256, dtype=np.uint8)
+        if self.input_dtype.kind in "iu" and self.input_quant is None:
+            return (pixels.astype(np.int16) - (128 if self.input_dtype == np.int8 else 0)).astype(self.input_dtype)
+        lut = scale_pixels(pixels, self.scaling)
+        return (quantize(lut, self.input_quant) if self.input_quant else lut).astype(self.input_dtype)
+
+    def _output_kind(self) -> OutputKind:
+        """Class scores or a class index, from what the model really returns; then logits or probabilities."""
+        raw = self._run(np.zeros(self.layout.shape, self.input_dtype))
+        if raw.size == 1:
+            self._decode = _decode_class_index
+            return OutputKind.CLASS_INDEX
+        if raw.size != 10:
+            raise ModelError(f"{self.path.name}: output shape {list(raw.shape)} is neither 10 class scores nor a class index")
+        if self.output_quant:
+            # One gather dequantizes: the codes, read as uint8, index a 256-entry table.
+            codes = np.arange(256, dtype=np.uint8).view(np.dtype(self.output_quant.dtype))
+            table = dequantize(codes, self.output_quant)
+            self._decode = lambda raw: table.take(raw.view(np.uint8)).reshape(len(raw), 10)
+        else:
+            self._decode = lambda raw: raw.reshape(len(raw), 10).astype(np.float32, copy=False)
+        # The model cannot say whether it ends in a softmax: look at its scores on a blank and a "1".
+        probes = np.zeros((2, 28, 28), np.uint8)
+        probes[1, 4:24, 12:16] = 255
+        scores = np.concatenate([self.predict(probes[i : i + 1]) for i in range(2)])
+        sums_to_one = np.all(np.abs(scores.sum(axis=1) - 1) < 0.05)
+        return OutputKind.PROBABILITIES if sums_to_one and scores.min() >= -1e-3 else OutputKind.LOGITS
 
     # -- inference ---------------------------------------------------------------------------
     def _run_tflite(self, x: np.ndarray) -> np.ndarray:
-        n = x.shape[0]
-        if n != self._batch:
-            self._interp.resize_tensor_input(self._in_index, [n, *self.layout.shape[1:]])
-            self._interp.allocate_tensors()
-            self._batch = n
+        if x.shape[0] != self._batch:
+            self._resize(x.shape[0])
         self._interp.set_tensor(self._in_index, x)
         self._interp.invoke()
         return self._interp.get_tensor(self._out_index)
 
+    def _resize(self, n: int) -> None:
+        self._interp.resize_tensor_input(self._in_index, [n, *self.layout.shape[1:]])
+        self._interp.allocate_tensors()
+        self._batch = n
+
     def _run_onnx(self, x: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._in_name: x})[0]
 
+    def _prepare(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images (N, 28, 28) -> the model's input (N, *layout): scaled and quantized in one lookup."""
+        if self._lut_bytes is not None:
+            x = np.frombuffer(images.tobytes().translate(self._lut_bytes), self.input_dtype)
+        else:
+            x = self.lut[images]
+        return x.reshape(-1, *self.layout.shape[1:])
+
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """uint8 images (N, 28, 28) -> float32 scores (N, 10), dequantized where the output is quantized."""
+        """uint8 images (N, 28, 28) -> float32 scores (N, 10): dequantized, one-hot for a class-index model."""
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
             raise ModelError(f"predict takes uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}")
+        if len(images) == 1:  # the camera's and the latency benchmark's path: nothing more than this
+            return self._decode(self._run(self._prepare(images)))
         step = batch_size if self.layout.dynamic_batch else 1
-        outputs = []
+        scores = np.empty((len(images), 10), np.float32)
         for start in range(0, len(images), step):
-            chunk = self.lut[images[start : start + step]].reshape(-1, *self.layout.shape[1:])
-            outputs.append(self._run(chunk).reshape(len(chunk), -1))
-        raw = np.concatenate(outputs) if outputs else np.zeros((0, 10), self.output_dtype)
-        return dequantize(raw, self.output_quant) if self.output_quant else raw.astype(np.float32)
+            chunk = images[start : start + step]
+            scores[start : start + len(chunk)] = self._decode(self._run(self._prepare(chunk)))
+        return scores
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         return self.predict(images).argmax(axis=1)
 
+    def bare_call(self, image: np.ndarray):
+        """A no-argument callable doing only the runtime's own call on `image` (1, 28, 28), input already set.
+
+        The yardstick for the overhead of `predict`: nothing that wraps the runtime can be faster.
+        """
+        prepared = self._prepare(image)
+        if self.runtime is Runtime.ONNXRUNTIME:
+            session, feed = self._session, {self._in_name: prepared}
+            return lambda: session.run(None, feed)
+        if self._batch != 1:
+            self._resize(1)
+        self._interp.set_tensor(self._in_index, prepared)
+        return self._interp.invoke
+
+    def describe(self) -> dict:
+        """What was detected and assumed about the model, for reports."""
+        return {
+            "layout": self.layout.description,
+            "dynamic_batch": self.layout.dynamic_batch,
+            "input_dtype": self.input_dtype.name,
+            "input_quant": asdict(self.input_quant) if self.input_quant else None,
+            "output_kind": self.output_kind.value,
+            "output_quant": asdict(self.output_quant) if self.output_quant else None,
+            "scaling": self.scaling.value,
+            "assumptions": list(self.assumptions),
+        }
+
+
+def _decode_class_index(raw: np.ndarray) -> np.ndarray:
+    index = np.asarray(raw).reshape(len(raw)).astype(np.int64)
+    if index.min(initial=0) < 0 or index.max(initial=0) > 9:
+        raise ModelError(f"the model's class index output {index.tolist()[:5]} is outside 0-9")
+    onehot = np.zeros((len(index), 10), np.float32)
+    onehot[np.arange(len(index)), index] = 1.0
+    return onehot
+
+
+def _layout(path: Path, shape) -> InputLayout:
+    try:
+        return detect_layout(shape)
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from None
+
+
+_ACCELERATOR_HINT = "which this CPU runtime does not have (was the model compiled for an accelerator, or with TensorFlow-only ops?)"
+
 
 def _tflite_load_error(path: Path, exc: Exception) -> str:
     text = str(exc)
-    op = re.search(r"(?:custom op|operation|op)[:\s]+'?([\w-]+)'?", text, re.IGNORECASE)
-    if "unresolved custom op" in text.lower() or "didn't find op" in text.lower() or "unsupported" in text.lower():
-        name = op.group(1) if op else "unknown"
-        return f"{path.name}: needs operator {name}, which this CPU runtime does not have (was it compiled for an accelerator?)"
+    custom = re.search(r"custom op:?\s+'?([\w-]+)", text, re.IGNORECASE)
+    # Select TensorFlow ops (Flex*) need a delegate a CPU runtime lacks; the failing node names them.
+    flex = "not supported by this interpreter" in text and re.search(r"Node number \d+ \(([\w-]+)\) failed to prepare", text)
+    op = custom or flex
+    if op:
+        return f"{path.name}: needs operator {op.group(1)}, {_ACCELERATOR_HINT}"
     first = text.strip().splitlines()[0][:200] if text.strip() else exc.__class__.__name__
     return f"{path.name}: not a valid TFLite model ({first})"
+
+
+def _onnx_load_error(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    op = re.search(r"([\w.]+:[\w.-]+)\(-?\d+\) is not a registered function/op", text) or re.search(r"No Op registered for ([\w.-]+) with domain_version", text)
+    if op:
+        return f"{path.name}: needs operator {op.group(1)}, {_ACCELERATOR_HINT}"
+    first = text.strip().splitlines()[0][:200] if text.strip() else exc.__class__.__name__
+    return f"{path.name}: cannot load ONNX model ({first})"

@@ -1,0 +1,136 @@
+"""The Raspberry Pi path without a Pi: `edge-mnist bench` under qemu-aarch64, checked against this x86 machine.
+
+Runs the bench in-process here and emulated (scripts/aarch64_env.sh: python3.11 + numpy + ai-edge-litert +
+onnxruntime, no TensorFlow, the same runtime versions as this environment), then compares, model by model:
+- accuracy: at most --max-changed test images may get a different top-1 (and the report says how many did);
+- int8 outputs: equal within one quantization step after an int8 softmax, exactly equal otherwise;
+- float outputs: within 1e-5;
+- the emulated process never imported TensorFlow.
+Emulated timings and memory are the emulator's: this script reports none of them.
+
+Usage: python scripts/aarch64_check.py MODEL[@N]... [--json out.json] [--cpu cortex-a72]
+MODEL@N uses only the first N test images for that model (emulation is slow: a conv net runs at about
+50 images/s there); a bare MODEL uses all 10,000.
+Exit code: 0 every check passed, 1 a check failed, 77 emulation unavailable here (reason on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from edge_mnist.firmware_bench.bench import run_bench
+from edge_mnist.firmware_bench.measure import Settings
+
+ENV_SCRIPT = Path(__file__).with_name("aarch64_env.sh")
+UNAVAILABLE = 77
+FLOAT_ATOL = 1e-5
+RUNS = 20  # the bench's timed loop is not what is checked here; keep the emulated run short
+
+
+def device_wheels() -> str:
+    """The device side's wheels, pinned to this environment's versions so outputs can match bit for bit."""
+    pins = [f"{name}=={version(name)}" for name in ("ai-edge-litert", "onnxruntime", "numpy")]
+    return " ".join(pins + ["click", "tqdm"])
+
+
+def parse_model(text: str) -> tuple[Path, int | None]:
+    path, _, limit = text.rpartition("@")
+    return (Path(path).resolve(), int(limit)) if path and limit.isdigit() else (Path(text).resolve(), None)
+
+
+def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> dict:
+    return run_bench(models, Settings(runs=RUNS, warmup=5, limit=limit), [1], in_process=True, outputs_dir=outputs)
+
+
+def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report: Path, cpu: str) -> dict:
+    env = {**os.environ, "EDGE_MNIST_HOST_PYTHON": sys.executable, "EDGE_MNIST_AARCH64_WHEELS": device_wheels(), "EDGE_MNIST_AARCH64_CPU": cpu}
+    # The emulated Python cannot start children (no binfmt_misc needed): measure in-process.
+    args = ["bench", *map(str, models), "--in-process", "--threads", "1", "--runs", str(RUNS), "--json", str(report), "--outputs", str(outputs)]
+    args += ["--limit", str(limit)] if limit else []
+    command = ["bash", str(ENV_SCRIPT), "run", "-c", "from edge_mnist.cli import main; main()", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode == UNAVAILABLE:
+        print(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "aarch64 emulation unavailable", file=sys.stderr)
+        sys.exit(UNAVAILABLE)
+    if done.returncode != 0:
+        raise SystemExit(f"emulated bench failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(report.read_text())
+
+
+def compare(x86: dict, arm: dict, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
+    rows = []
+    arm_results = {r["model"]: r for r in arm["results"]}
+    for ref in x86["results"]:
+        emu = arm_results[ref["model"]]
+        a = np.load(x86_dir / f"{ref['model']}.t1.npy", allow_pickle=False)
+        b = np.load(arm_dir / f"{ref['model']}.t1.npy", allow_pickle=False)
+        quant = ref["detected"]["output_quant"]
+        kind = ref["detected"]["output_kind"]
+        diff = float(np.abs(a - b).max())
+        if quant:
+            # TFLite's int8 SOFTMAX kernel is arch-specific (one step, rarely); everything before it is exact.
+            allowed, unit, value = (1.0 if kind == "probabilities" else 0.0), "steps", round(diff / quant["scale"], 6)
+        else:
+            allowed, unit, value = FLOAT_ATOL, "abs", diff
+        changed = int((a.argmax(1) != b.argmax(1)).sum())
+        checks = {
+            "outputs": value <= allowed,
+            "top1_changed": changed <= max_changed,
+            "accuracy_equal_within_changed": abs(ref["correct"] - emu["correct"]) <= changed,
+            "no_tensorflow": not emu["tensorflow_imported"],
+            "same_runtime_version": ref["runtime_version"] == emu["runtime_version"],
+        }
+        rows.append({
+            "model": ref["model"],
+            "runtime": f"{emu['runtime']} {emu['runtime_version']}",
+            "images": ref["test_images"],
+            "x86_accuracy": ref["accuracy"],
+            "aarch64_accuracy": emu["accuracy"],
+            "top1_changed": changed,
+            "max_output_diff": value,
+            "diff_unit": unit,
+            "allowed": allowed,
+            "checks": checks,
+            "passed": all(checks.values()),
+        })
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", help="MODEL or MODEL@N (only the first N test images)")
+    parser.add_argument("--max-changed", type=int, default=2, help="Most test images whose top-1 may differ from x86.")
+    parser.add_argument("--cpu", default="cortex-a72", help="qemu CPU: cortex-a72 is a Pi 4, cortex-a76 a Pi 5.")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    groups: dict[int | None, list[Path]] = {}
+    for path, limit in map(parse_model, args.models):
+        groups.setdefault(limit, []).append(path)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="edge-mnist-aarch64-") as tmp:
+        tmp = Path(tmp)
+        for i, (limit, models) in enumerate(groups.items()):  # one emulated bench per test-set size
+            arm = bench_emulated(models, limit, tmp / "arm", tmp / f"arm{i}.json", args.cpu)
+            x86 = bench_x86(models, limit, tmp / "x86")
+            rows += compare(x86, arm, tmp / "x86", tmp / "arm", args.max_changed)
+    machine = arm["machine"]
+    print(f"emulated: {machine['device']}, {machine['arch']}, Python {machine['python']}, numpy {machine['numpy']} (timings not reported)")
+    print(f"{'model':<34} {'runtime':<22} {'images':>6} {'x86 acc':>8} {'arm acc':>8} {'changed':>7} {'max diff':>22}  ok")
+    for r in rows:
+        diff = f"{r['max_output_diff']:.3g} {r['diff_unit']} (<= {r['allowed']:g})"
+        print(f"{r['model']:<34} {r['runtime']:<22} {r['images']:>6} {r['x86_accuracy']:>8.2%} {r['aarch64_accuracy']:>8.2%} {r['top1_changed']:>7} {diff:>22}  {'yes' if r['passed'] else 'NO ' + str([k for k, v in r['checks'].items() if not v])}")
+    if args.json:
+        args.json.write_text(json.dumps({"emulated_machine": machine, "cpu": args.cpu, "results": rows}, indent=2) + "\n")
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
