@@ -82,23 +82,27 @@ def percentiles_us(seconds: list[float]) -> dict[str, float]:
 
 
 def format_name(path: Path) -> str:
-    """The export registry's name for files this tool made; 'tflite'/'onnx' for anything else."""
+    """The export registry's name for files this tool made; 'foreign tflite'/'foreign onnx' for anything else."""
     from edge_mnist.errors import FormatError
     from edge_mnist.export.formats import format_of
 
     try:
         return format_of(path).name
     except FormatError:
-        return path.suffix.lstrip(".").lower()
+        return f"foreign {path.suffix.lstrip('.').lower()}"
 
 
 def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Settings(), outputs: Path | None = None) -> dict:
     """Benchmark one model; returns a JSON-ready dict. `outputs` saves the raw (N, 10) scores as .npy."""
     path = Path(path)
     x, y = x[: settings.limit], y[: settings.limit]
+    fmt = format_name(path)
+    # A file this tool exported takes pixel / 255 like every edge-mnist model: nothing to assume.
+    ours = not fmt.startswith("foreign")
+    scaling = settings.scaling or (Scaling.UNIT if ours else None)
     before = memory()
     start = time.perf_counter()
-    predictor = Predictor(path, runtime=settings.runtime, threads=settings.threads, scaling=settings.scaling)
+    predictor = Predictor(path, runtime=settings.runtime, threads=settings.threads, scaling=scaling)
     loaded = time.perf_counter()
     predictor.predict(x[:1])
     first = time.perf_counter()
@@ -118,7 +122,7 @@ def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Setting
     return {
         "model": path.name,
         "path": str(path),
-        "format": format_name(path),
+        "format": fmt,
         "size_bytes": path.stat().st_size,
         "runtime": predictor.runtime.value,
         "runtime_version": predictor.runtime_version,

@@ -47,7 +47,8 @@ def test_test_set_errors_name_the_problem(mnist, tmp_path):
 def test_format_name_is_the_registrys_for_our_files():
     assert format_name(Path("cnn.int8.tflite")) == "tflite-int8"
     assert format_name(Path("mlp.float32.onnx")) == "onnx"
-    assert format_name(Path("mobilenet_mnist.tflite")) == "tflite"
+    assert format_name(Path("mobilenet_mnist.tflite")) == "foreign tflite"
+    assert format_name(Path("mnist-12.onnx")) == "foreign onnx"
 
 
 def test_bench_model_on_a_slice(tiny_exports, mnist):
