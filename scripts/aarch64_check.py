@@ -5,10 +5,11 @@ onnxruntime, no TensorFlow, the same runtime versions as this environment), then
 - accuracy: at most --max-changed test images may get a different top-1 (and the report says how many did);
 - int8 outputs: equal within one quantization step after an int8 softmax, exactly equal otherwise;
 - float outputs: within 1e-5;
-- the emulated process never imported TensorFlow.
+- the emulated process never imported TensorFlow;
+- with --camera-video, the camera path reads the same digits in every frame of a video as on x86.
 Emulated timings and memory are the emulator's: this script reports none of them.
 
-Usage: python scripts/aarch64_check.py MODEL[@N]... [--json out.json] [--cpu cortex-a72]
+Usage: python scripts/aarch64_check.py MODEL[@N]... [--json out.json] [--cpu cortex-a72] [--camera-video VIDEO]
 MODEL@N uses only the first N test images for that model (emulation is slow: a conv net runs at about
 50 images/s there); a bare MODEL uses all 10,000.
 Exit code: 0 every check passed, 1 a check failed, 77 emulation unavailable here (reason on stderr).
@@ -37,7 +38,7 @@ RUNS = 20  # the bench's timed loop is not what is checked here; keep the emulat
 
 def device_wheels() -> str:
     """The device side's wheels, pinned to this environment's versions so outputs can match bit for bit."""
-    pins = [f"{name}=={version(name)}" for name in ("ai-edge-litert", "onnxruntime", "numpy")]
+    pins = [f"{name}=={version(name)}" for name in ("ai-edge-litert", "onnxruntime", "numpy", "opencv-python-headless")]
     return " ".join(pins + ["click", "tqdm"])
 
 
@@ -50,19 +51,34 @@ def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> dict:
     return run_bench(models, Settings(runs=RUNS, warmup=5, limit=limit), [1], in_process=True, outputs_dir=outputs)
 
 
-def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report: Path, cpu: str) -> dict:
+def run_emulated(args: list[str], cpu: str) -> None:
+    """`edge-mnist ARGS` in the emulated aarch64 Python; exits 77 if emulation cannot be set up here."""
     env = {**os.environ, "EDGE_MNIST_HOST_PYTHON": sys.executable, "EDGE_MNIST_AARCH64_WHEELS": device_wheels(), "EDGE_MNIST_AARCH64_CPU": cpu}
-    # The emulated Python cannot start children (no binfmt_misc needed): measure in-process.
-    args = ["bench", *map(str, models), "--in-process", "--threads", "1", "--runs", str(RUNS), "--json", str(report), "--outputs", str(outputs)]
-    args += ["--limit", str(limit)] if limit else []
     command = ["bash", str(ENV_SCRIPT), "run", "-c", "from edge_mnist.cli import main; main()", *args]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode == UNAVAILABLE:
         print(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "aarch64 emulation unavailable", file=sys.stderr)
         sys.exit(UNAVAILABLE)
     if done.returncode != 0:
-        raise SystemExit(f"emulated bench failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"emulated edge-mnist {args[0]} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+
+
+def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report: Path, cpu: str) -> dict:
+    # The emulated Python cannot start children (no binfmt_misc needed): measure in-process.
+    args = ["bench", *map(str, models), "--in-process", "--threads", "1", "--runs", str(RUNS), "--json", str(report), "--outputs", str(outputs)]
+    run_emulated(args + (["--limit", str(limit)] if limit else []), cpu)
     return json.loads(report.read_text())
+
+
+def camera_check(model: Path, video: Path, log: Path, cpu: str) -> dict:
+    """The camera path on a video, emulated and on x86: the same text must be read in every frame."""
+    from edge_mnist.camera.recognize import read_source
+
+    run_emulated(["camera", "--model", str(model), "--source", str(video), "--headless", "--jsonl", str(log)], cpu)
+    arm = [json.loads(line)["text"] for line in log.read_text().splitlines()]
+    x86 = [result.text for result in read_source(model, str(video))]
+    differing = sum(a != b for a, b in zip(arm, x86)) + abs(len(arm) - len(x86))
+    return {"model": model.name, "video": video.name, "frames": len(x86), "arm_frames": len(arm), "frames_differing": differing, "passed": differing == 0}
 
 
 def compare(x86: dict, arm: dict, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
@@ -110,6 +126,8 @@ def main() -> int:
     parser.add_argument("--max-changed", type=int, default=2, help="Most test images whose top-1 may differ from x86.")
     parser.add_argument("--cpu", default="cortex-a72", help="qemu CPU: cortex-a72 is a Pi 4, cortex-a76 a Pi 5.")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--camera-video", type=Path, default=None, help="Also run `edge-mnist camera` on this video.")
+    parser.add_argument("--camera-model", type=Path, default=None, help="The camera's model (default: the first .tflite given).")
     args = parser.parse_args()
     groups: dict[int | None, list[Path]] = {}
     for path, limit in map(parse_model, args.models):
@@ -121,15 +139,21 @@ def main() -> int:
             arm = bench_emulated(models, limit, tmp / "arm", tmp / f"arm{i}.json", args.cpu)
             x86 = bench_x86(models, limit, tmp / "x86")
             rows += compare(x86, arm, tmp / "x86", tmp / "arm", args.max_changed)
+        camera = None
+        if args.camera_video:
+            model = args.camera_model or next(path for path, _ in map(parse_model, args.models) if path.suffix == ".tflite")
+            camera = camera_check(Path(model).resolve(), args.camera_video.resolve(), tmp / "camera.jsonl", args.cpu)
     machine = arm["machine"]
     print(f"emulated: {machine['device']}, {machine['arch']}, Python {machine['python']}, numpy {machine['numpy']} (timings not reported)")
     print(f"{'model':<34} {'runtime':<22} {'images':>6} {'x86 acc':>8} {'arm acc':>8} {'changed':>7} {'max diff':>22}  ok")
     for r in rows:
         diff = f"{r['max_output_diff']:.3g} {r['diff_unit']} (<= {r['allowed']:g})"
         print(f"{r['model']:<34} {r['runtime']:<22} {r['images']:>6} {r['x86_accuracy']:>8.2%} {r['aarch64_accuracy']:>8.2%} {r['top1_changed']:>7} {diff:>22}  {'yes' if r['passed'] else 'NO ' + str([k for k, v in r['checks'].items() if not v])}")
+    if camera:
+        print(f"camera: {camera['model']} on {camera['video']}: {camera['frames']} frames, {camera['frames_differing']} read differently  {'yes' if camera['passed'] else 'NO'}")
     if args.json:
-        args.json.write_text(json.dumps({"emulated_machine": machine, "cpu": args.cpu, "results": rows}, indent=2) + "\n")
-    return 0 if all(r["passed"] for r in rows) else 1
+        args.json.write_text(json.dumps({"emulated_machine": machine, "cpu": args.cpu, "results": rows, "camera": camera}, indent=2) + "\n")
+    return 0 if all(r["passed"] for r in rows) and (camera is None or camera["passed"]) else 1
 
 
 if __name__ == "__main__":

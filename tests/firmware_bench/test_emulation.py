@@ -27,7 +27,9 @@ def tiny_mlp_int8(mnist, tiny_models, tmp_path_factory) -> Path:
 
 
 @pytest.mark.emulation
-def test_emulated_aarch64_bench_matches_x86(tiny_exports, tiny_mlp_int8, foreign_models, tmp_path):
+def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, foreign_models, tmp_path):
+    from edge_mnist.camera.synth import VIDEO_NAME, make_dataset
+
     models = {
         tiny_mlp_int8: 10000,  # int8 dense + TFLite's int8 softmax, on the full test set
         foreign_models["int8_signed_logits.tflite"].path: 10000,  # int8 with no softmax: must be bit-identical
@@ -36,6 +38,9 @@ def test_emulated_aarch64_bench_matches_x86(tiny_exports, tiny_mlp_int8, foreign
     }
     out = tmp_path / "check.json"
     args = [f"{path}@{n}" for path, n in models.items()]
+    # The camera path too: a few camera-like frames of test digits, read by the int8 cnn on both machines.
+    make_dataset(tmp_path / "camera", mnist, frames=6, seed=2026)
+    args += ["--camera-video", str(tmp_path / "camera" / VIDEO_NAME), "--camera-model", str(tiny_exports["tflite-int8"])]
     done = subprocess.run([sys.executable, str(SCRIPT), *args, "--json", str(out)], capture_output=True, text=True, timeout=1200)
     if done.returncode == 77:
         pytest.skip(f"aarch64 emulation cannot be set up here: {done.stderr.strip()}")
@@ -49,4 +54,6 @@ def test_emulated_aarch64_bench_matches_x86(tiny_exports, tiny_mlp_int8, foreign
     assert rows["int8_signed_logits.tflite"]["max_output_diff"] == 0 and rows["int8_signed_logits.tflite"]["diff_unit"] == "steps"
     assert rows["mlp.int8.tflite"]["max_output_diff"] <= 1 and rows["cnn.int8.tflite"]["max_output_diff"] <= 1
     assert rows["cnn.float32.onnx"]["max_output_diff"] <= 1e-5
+    camera = report["camera"]
+    assert camera["frames"] == 6 and camera["arm_frames"] == 6 and camera["passed"], camera
     print(done.stdout)
