@@ -157,7 +157,8 @@ def test_serve_streams_the_annotated_view_and_sigint_stops_it(model, camera_data
     log = tmp_path / "run.jsonl"
     code = "from edge_mnist.cli import main; main()"
     args = ["camera", "--model", str(model), "--source", str(camera_data.video), "--loop", "--serve", "127.0.0.1:0", "--jsonl", str(log)]
-    process = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE, text=True)
+    # -X faulthandler: if it ever hangs, SIGABRT below dumps every thread's stack into the failure.
+    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", code, *args], stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(20):  # runtimes may log a line or two first
             line = process.stderr.readline()
@@ -173,7 +174,11 @@ def test_serve_streams_the_annotated_view_and_sigint_stops_it(model, camera_data
         assert (np.abs(view.astype(int) - [0, 200, 0]).sum(axis=2) < 120).sum() > 200  # green digit boxes drawn
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
-        stderr = process.communicate(timeout=20)[1]
+        try:
+            stderr = process.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            pytest.fail("no exit 60 s after SIGINT; stacks:\n" + process.communicate(timeout=10)[1][-6000:])
     finally:
         if process.poll() is None:
             process.kill()

@@ -67,18 +67,22 @@ def test_outputs_saved_are_the_models_scores(bench_report, tiny_exports, mnist):
 
 
 def test_device_side_memory_is_a_tenth_of_a_tensorflow_process(run_isolated, tiny_exports):
-    # `import tensorflow` alone peaks at about 547 MB here. A device process classifying digits
-    # (Python, numpy, LiteRT, the int8 model) must stay under a tenth of that.
-    out = run_isolated(
+    # A device process classifying digits (Python, numpy, LiteRT, the int8 model) must peak under a
+    # tenth of what `import tensorflow` alone peaks at. Both are measured here, in this run: peak RSS
+    # counts mapped library pages, which depend on the page cache (a freshly installed venv maps
+    # more), so only the ratio means anything.
+    peak = "print(next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
+    device = run_isolated(
         "import numpy as np\n"
         "from edge_mnist.runtime import Predictor\n"
         f"p = Predictor({str(tiny_exports['tflite-int8'])!r}, threads=1)\n"
         "images = np.random.default_rng(0).integers(0, 256, (200, 28, 28), dtype=np.uint8)\n"
         "for i in range(200):\n"
-        "    p.predict(images[i : i + 1])\n"
-        "print(next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
+        "    p.predict(images[i : i + 1])\n" + peak
     )
-    assert int(out.strip().splitlines()[-1]) < 54.7e6
+    tensorflow = run_isolated("import tensorflow\n" + peak)
+    device, tensorflow = (int(out.strip().splitlines()[-1]) for out in (device, tensorflow))
+    assert device < tensorflow / 10, f"device process {device / 1e6:.1f} MB, import tensorflow {tensorflow / 1e6:.1f} MB"
 
 
 def test_bench_child_memory_is_reported_whole(bench_report):
