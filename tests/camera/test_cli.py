@@ -158,7 +158,14 @@ def test_serve_streams_the_annotated_view_and_sigint_stops_it(model, camera_data
     code = "from edge_mnist.cli import main; main()"
     args = ["camera", "--model", str(model), "--source", str(camera_data.video), "--loop", "--serve", "127.0.0.1:0", "--jsonl", str(log)]
     # -X faulthandler: if it ever hangs, SIGABRT below dumps every thread's stack into the failure.
-    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", code, *args], stderr=subprocess.PIPE, text=True)
+    # As from a terminal: SIGINT at its default, which Python turns into KeyboardInterrupt. (A runner
+    # that started us in the background may pass SIGINT on ignored, and Python then keeps ignoring it.)
+    process = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-c", code, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         for _ in range(20):  # runtimes may log a line or two first
             line = process.stderr.readline()
