@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_mnist.errors import DataError
+from edge_mnist.files import sha256
 
 BUNDLED = Path(__file__).parent / "assets" / "mnist.npz"
 BUNDLED_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
@@ -62,7 +63,7 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     if not source.exists():
         raise DataError(f"MNIST data not found at {source}")
     if source.resolve() == BUNDLED.resolve():
-        digest = _sha256(source)
+        digest = sha256(source)
         if digest != BUNDLED_SHA256:
             raise DataError(f"bundled MNIST at {source} has sha256 {digest[:12]}..., expected {BUNDLED_SHA256[:12]}...; reinstall edge-mnist")
     arrays = _read_idx_folder(source) if source.is_dir() else _read_npz(source)
@@ -79,14 +80,6 @@ def idx_bytes(array: np.ndarray) -> bytes:
     """The original IDX encoding of a uint8 array (magic 0x0803 images, 0x0801 labels)."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     return header + np.ascontiguousarray(array).tobytes()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -27,3 +27,7 @@ class ParityError(EdgeMnistError):
 
 class SourceError(EdgeMnistError):
     """A camera, stream, video or image source cannot be opened or read."""
+
+
+class OutputError(EdgeMnistError):
+    """A log, picture or live view cannot be written where it was asked for."""

@@ -13,6 +13,7 @@ import numpy as np
 from edge_mnist._deps import require
 from edge_mnist.data import Mnist, normalize
 from edge_mnist.errors import EdgeMnistError
+from edge_mnist.files import atomic_write
 from edge_mnist.models import DEFAULT, TUTORIAL, Preset, Recipe, build_model, parse_preset
 
 VALIDATION_SPLIT = 0.1  # the tutorials hold out the last tenth of the training split for the plot
@@ -98,7 +99,7 @@ def train(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / f"{preset.value}.keras"
-    _atomic(model_path, model.save)
+    atomic_write(model_path, model.save)
     record = {
         "preset": preset.value,
         "recipe": asdict(recipe),
@@ -111,9 +112,9 @@ def train(
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }
     history_path = out / f"{preset.value}.history.json"
-    _atomic(history_path, lambda p: Path(p).write_text(json.dumps(record, indent=2)))
+    atomic_write(history_path, lambda p: Path(p).write_text(json.dumps(record, indent=2)))
     plot_path = out / f"{preset.value}.history.png"
-    _atomic(plot_path, lambda p: plot_history(record, p))
+    atomic_write(plot_path, lambda p: plot_history(record, p))
     return TrainResult(
         preset=preset.value,
         model_path=str(model_path),
@@ -156,16 +157,6 @@ def _optimizer(keras, recipe: Recipe, steps: int):
     return {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[recipe.optimizer](
         learning_rate=lr
     )
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary sibling, then rename, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def plot_history(record: dict, path) -> None:

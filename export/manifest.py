@@ -1,25 +1,16 @@
 """`manifest.json`, one per model folder: what each exported file is, how it was made and how it scored."""
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import secrets
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from edge_mnist.errors import ModelError
+from edge_mnist.files import write_atomic
 
 MANIFEST = "manifest.json"
 TOOLS = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
-
-
-def sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tool_versions() -> dict[str, str]:
@@ -42,15 +33,6 @@ def write_temp(path: Path, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary sibling and rename, so readers never see half a file."""
-    tmp = write_temp(path, data)
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_manifest(folder) -> dict:

@@ -1,13 +1,12 @@
 """Pictures of what quantization changed: float-vs-int8 confusion matrix and the digits they disagree on."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from edge_mnist._deps import require
-from edge_mnist.export.manifest import write_atomic
+from edge_mnist.files import atomic_write
 
 GRID_MAX = 48  # disagreements drawn; the title says how many there were in all
 
@@ -21,9 +20,7 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    write_atomic(path, buf.getvalue())
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
 
 
 def confusion_plot(float_top1: np.ndarray, quant_top1: np.ndarray, name: str, path) -> Path:

@@ -17,6 +17,7 @@ from edge_mnist.export import manifest as mf
 from edge_mnist.export.calibration import representative_images
 from edge_mnist.export.formats import FORMATS, Format, format_of
 from edge_mnist.export.parity import DEFAULT_MAX_DROP, DEFAULT_MIN_AGREEMENT, Parity, Reference, check, reference_scores
+from edge_mnist.files import sha256
 from edge_mnist.models import Preset, load_keras_model
 from edge_mnist.runtime import Predictor
 
@@ -91,7 +92,7 @@ def export_model(
     calibration = representative_images(mnist.x_train, mnist.y_train, calibration_size, seed)
     model = load_keras_model(keras_path)
     out_dir, name = keras_path.parent, keras_path.stem
-    source_sha = mf.sha256(keras_path)
+    source_sha = sha256(keras_path)
     calibration_record = {"size": calibration_size, "seed": seed, "source": CALIBRATION_SOURCE}
     previous = mf.read_manifest(out_dir)["files"]
     reference = reference_scores(model, mnist.x_test, mnist.y_test)
@@ -115,6 +116,8 @@ def export_model(
             checked.append((fmt, final, path, status, result))
 
         sizes = {fmt.name: path.stat().st_size for fmt, _, path, _, _ in checked}
+        # Before anything is renamed into place: a float conversion that fails here leaves no file without its record.
+        float_sizes = {fmt.runtime: _float_size(fmt, sizes, previous, source_sha, model, calibration) for fmt, *_ in checked}
         rows, entries = [], {}
         for fmt, final, path, status, result in checked:
             drawn = _plots(result, reference, mnist, out_dir, name, redraw=status is not Status.REUSED) if plots and fmt.quantized else ()
@@ -126,7 +129,7 @@ def export_model(
                 os.replace(path, final)
             if not result.passed:
                 status = Status.FAILED
-            ratio = sizes[fmt.name] / _float_size(fmt, sizes, previous, source_sha, model, calibration)
+            ratio = sizes[fmt.name] / float_sizes[fmt.runtime]
             rows.append(ExportRow(fmt.name, str(final), sizes[fmt.name], ratio, status, result.figures(), drawn))
         manifest_path = mf.update_manifest(out_dir, name, entries) if entries else None
     finally:
@@ -176,7 +179,7 @@ def _is_current(entry: dict | None, path: Path, source_sha: str, calibration_rec
         and entry.get("parity", {}).get("passed")
         and entry.get("source_model", {}).get("sha256") == source_sha
         and entry.get("calibration") == calibration_record
-        and entry.get("sha256") == mf.sha256(path)
+        and entry.get("sha256") == sha256(path)
     )
 
 
@@ -197,7 +200,7 @@ def _entry(fmt: Format, path: Path, final: Path, result: Parity, source_sha: str
         "description": fmt.description,
         "runtime": fmt.runtime,
         "size_bytes": path.stat().st_size,
-        "sha256": mf.sha256(path),
+        "sha256": sha256(path),
         **mf.io_spec(path),
         "parity": result.figures(),
         "source_model": {"file": keras_path.name, "sha256": source_sha},
@@ -265,5 +268,5 @@ def verify_file(
     model = load_keras_model(keras_path)
     result = check(predictor, fmt, reference_scores(model, mnist.x_test, mnist.y_test), mnist.x_test, max_drop, min_agreement)
     entry = mf.read_manifest(path.parent)["files"].get(path.name)
-    matches = (mf.sha256(path) == entry["sha256"]) if entry and entry.get("sha256") else None
+    matches = (sha256(path) == entry["sha256"]) if entry and entry.get("sha256") else None
     return VerifyReport(str(path), str(keras_path), path.stat().st_size, matches, result)

@@ -1,11 +1,10 @@
 """Bench reports as text tables, JSON files and a comparison chart; matplotlib only for the chart."""
 from __future__ import annotations
 
-import io
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from edge_mnist.files import atomic_write, write_atomic
 
 COLUMNS = ("model", "format", "runtime", "thr", "size", "accuracy", "p50 us", "p99 us", "img/s", "batch", "cold ms", "peak RSS", "overhead")
 
@@ -65,20 +64,6 @@ def format_report(report: dict) -> str:
     if any(r.get("process") == "in-process" for r in report["results"]):
         lines.append("in-process run: peak RSS includes every model measured before it in the same process.")
     return "\n".join(lines)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder, so a failure never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def write_json(path: Path, report: dict) -> None:
@@ -141,7 +126,5 @@ def write_compare_chart(reports: list[dict], path: Path) -> None:
         ax.set_xticks(pos + width * (len(reports) - 1) / 2, labels, fontsize=7)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
-    write_atomic(path, buffer.getvalue())

@@ -141,11 +141,12 @@ def main():
 
     cv2.setNumThreads(1)
     predictor = load_classifier(args.model, threads=1)
-    work = Path(tempfile.mkdtemp(prefix="edge-mnist-bench-camera-"))
+    scratch = tempfile.TemporaryDirectory(prefix="edge-mnist-bench-camera-")  # removed when the script exits
+    work = Path(scratch.name)
     labels = make_dataset(work, load_mnist(), frames=args.frames, digits=(10, 10), seed=args.seed, video=args.soak > 0)
-    names = [r["image"] for r in json.loads(labels.read_text())["frames"]]
-    frames = [Frame(i, 0.0, name, read_image(work / name)) for i, name in enumerate(names)]
-    digits_per_frame = [len(r["digits"]) for r in json.loads(labels.read_text())["frames"]]
+    records = json.loads(labels.read_text())["frames"]
+    frames = [Frame(i, 0.0, r["image"], read_image(work / r["image"])) for i, r in enumerate(records)]
+    digits_per_frame = [len(r["digits"]) for r in records]
 
     report = {
         "machine": platform.platform(),
@@ -172,8 +173,7 @@ def main():
             "accuracy": s.accuracy,
             "extra": s.extra,
         }
-    mask = ink_mask(to_gray(frames[0].image), PreprocessConfig())
-    crops = digit_images(mask, candidate_boxes(mask, PreprocessConfig()))
+    crops = find_regions(frames[0].image).images
     report["resize_ms"] = resize_cost_ms(predictor, crops)
     report["bare_single_inference_ms"] = bare_inference_ms(predictor, crops[0])
     if args.soak:

@@ -9,8 +9,7 @@ import argparse
 import json
 import sys
 
-from edge_mnist.data import load_mnist
-from edge_mnist.firmware_bench.measure import overhead
+from edge_mnist.firmware_bench.measure import load_test_set, overhead
 from edge_mnist.runtime import Predictor
 
 TARGET = 1.2
@@ -23,7 +22,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    x = load_mnist().x_test
+    x, _ = load_test_set()  # only the test arrays: no need to read and verify the training split
     rows = []
     for model in args.models:
         predictor = Predictor(model, threads=args.threads, scaling=None)

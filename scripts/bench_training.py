@@ -8,7 +8,6 @@ import json
 import platform
 import time
 
-import numpy as np
 
 from edge_mnist.data import load_mnist, normalize
 from edge_mnist.models import TUTORIAL, Preset, build_model

@@ -2,7 +2,6 @@
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 # Keep TensorFlow's start-up chatter out of test logs.
@@ -21,7 +20,7 @@ def mnist():
 @pytest.fixture(scope="session")
 def tiny_models(mnist, tmp_path_factory) -> dict[str, Path]:
     """`.keras` files of the mlp and cnn presets, one epoch on a slice of the training split."""
-    from edge_mnist.models import DEFAULT, Preset
+    from edge_mnist.models import Preset
     from edge_mnist.training import recipe_for, train
 
     out = tmp_path_factory.mktemp("tiny_models")

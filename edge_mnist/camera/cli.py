@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -123,7 +122,8 @@ def read(image, model, min_confidence, threshold, as_json, annotated):
 def _write_image(path: Path, image) -> None:
     """Encode by the file's suffix, then write a temporary file and rename it: never a half-written picture."""
     from edge_mnist._deps import require
-    from edge_mnist.camera.output import OutputError
+    from edge_mnist.errors import OutputError
+    from edge_mnist.files import write_atomic
 
     cv2 = require("cv2")
     try:
@@ -132,9 +132,7 @@ def _write_image(path: Path, image) -> None:
         ok = False
     if not ok:
         raise OutputError(f"cannot write {path}: {path.suffix or 'no suffix'} is not an image format this OpenCV writes; use .png or .jpg")
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(data.tobytes())
+        write_atomic(path, data.tobytes())
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    os.replace(tmp, path)

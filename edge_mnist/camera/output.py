@@ -12,13 +12,9 @@ import numpy as np
 
 from edge_mnist._deps import require
 from edge_mnist.camera.recognize import FrameResult
-from edge_mnist.errors import EdgeMnistError, MissingDependencyError
+from edge_mnist.errors import MissingDependencyError, OutputError  # noqa: F401  (OutputError is part of this module's API)
 
 WINDOW = "edge-mnist camera"
-
-
-class OutputError(EdgeMnistError):
-    """A log, picture or live view cannot be written where it was asked for."""
 
 
 def frame_record(result: FrameResult) -> dict:

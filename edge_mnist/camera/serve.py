@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 from edge_mnist._deps import require
-from edge_mnist.camera.output import OutputError
+from edge_mnist.errors import OutputError
 
 BOUNDARY = "edge-mnist-frame"
 PAGE = b"""<!doctype html><html><head><title>edge-mnist camera</title></head>

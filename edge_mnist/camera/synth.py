@@ -17,6 +17,7 @@ import numpy as np
 from edge_mnist._deps import require
 from edge_mnist.data import Mnist
 from edge_mnist.errors import SourceError
+from edge_mnist.files import write_atomic
 
 WIDTH, HEIGHT = 640, 480
 MARGIN = 48  # keeps digits off the frame edge, where the perspective warp shows the desk
@@ -143,7 +144,7 @@ def make_dataset(out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int
             picks = rng.choice(len(mnist.x_test), size=int(rng.integers(digits[0], digits[1] + 1)), replace=False)
             scene = render_scene(rng, mnist, picks)
             name = f"frame_{index:04d}.jpg"
-            _write_atomic(out / name, cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
+            write_atomic(out / name, cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
             if writer is not None:
                 writer.write(scene.image)
             records.append({"image": name, "digits": [{"label": t.label, "box": list(t.box), "test_index": t.index} for t in scene.truths]})
@@ -156,14 +157,8 @@ def make_dataset(out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int
     if video:
         os.replace(video_tmp, out / VIDEO_NAME)
     labels_path = out / LABELS_FILE
-    _write_atomic(labels_path, json.dumps({"seed": seed, "width": WIDTH, "height": HEIGHT, "video": VIDEO_NAME if video else None, "frames": records}, indent=1).encode())
+    write_atomic(labels_path, json.dumps({"seed": seed, "width": WIDTH, "height": HEIGHT, "video": VIDEO_NAME if video else None, "frames": records}, indent=1).encode())
     return labels_path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,11 @@
 import json
 import os
-import time
 
 import numpy as np
 import pytest
 
 from edge_mnist.camera.output import frame_record
-from edge_mnist.camera.preprocess import PreprocessConfig, Threshold, find_regions
+from edge_mnist.camera.preprocess import find_regions
 from edge_mnist.camera.recognize import Digit, Recognizer, Smoother, load_classifier, read_source, reading_order, recognize_frames
 from edge_mnist.camera.sources import Frame, open_source, read_image
 from edge_mnist.camera.synth import score
