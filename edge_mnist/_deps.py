@@ -27,6 +27,9 @@ _TENSORFLOW = {"tensorflow", "keras", "tf2onnx"}
 def require(module: str):
     """Import `module` or raise MissingDependencyError saying what to install."""
     root = module.split(".")[0]
+    loaded = sys.modules.get(module)
+    if loaded is not None and root not in _TENSORFLOW:
+        return loaded  # the hot path: camera code asks for cv2 thousands of times a second
     if root in _TENSORFLOW:
         logs.before_tensorflow_import()
     try:
