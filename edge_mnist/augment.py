@@ -95,28 +95,33 @@ def _draw(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
 def _with_neighbours(ink: np.ndarray, rng: np.random.Generator, others: np.ndarray) -> np.ndarray:
     """A neighbour's stroke poking in at the side, a ruled line's remnant, a speck: the reader's crop is rarely clean."""
     cv2 = require("cv2")
-    h, w = ink.shape
     roll = rng.random()
-    if roll < 0.15:  # a sliver of the next digit, cut off where the reader cut
-        other = _draw(others[rng.integers(len(others))], rng)
-        if other is not None:
+    if roll < 0.25:  # slivers of the next digits, cut off where the reader cut: on one side, or both
+        for side in ("left", "right") if rng.random() < 0.3 else (str(rng.choice(["left", "right"])),):
+            other = _draw(others[rng.integers(len(others))], rng)
+            if other is None:
+                continue
+            h, w = ink.shape
             other = cv2.resize(other, (max(1, int(other.shape[1] * h / other.shape[0])), h), interpolation=cv2.INTER_NEAREST)
-            keep = max(1, int(other.shape[1] * rng.uniform(0.05, 0.2)))
-            sliver = other[:, :keep] if rng.random() < 0.5 else other[:, -keep:]
-            gap = int(rng.integers(0, 3))
-            canvas = np.zeros((h, w + keep + gap), np.uint8)
-            if rng.random() < 0.5:
-                canvas[:, :w], canvas[:, w + gap :] = ink, sliver
+            keep = max(1, int(other.shape[1] * rng.uniform(0.05, 0.3)))
+            gap = int(rng.integers(-1, 3))  # may touch
+            canvas = np.zeros((h, w + keep + max(gap, 0)), np.uint8)
+            if side == "right":
+                canvas[:, :w] = ink
+                canvas[:, w + gap : w + gap + keep] = np.maximum(canvas[:, w + gap : w + gap + keep], other[:, :keep])
             else:
-                canvas[:, keep + gap :], canvas[:, :keep] = ink, sliver
+                canvas[:, keep + max(gap, 0) :] = ink
+                start = max(gap, 0) - gap
+                canvas[:, start : start + keep] = np.maximum(canvas[:, start : start + keep], other[:, -keep:])
             ink = canvas
-    elif roll < 0.25:  # what is left of a ruled line the digit sat on
+    elif roll < 0.35:  # what is left of a ruled line the digit sat on
+        h, w = ink.shape
         y = int(h * rng.uniform(0.8, 1.0))
         cv2.line(ink, (0, y), (w - 1, y + int(rng.integers(-2, 3))), 255, max(1, h // 30))
-    elif roll < 0.35:  # a speck near the digit
+    elif roll < 0.45:  # a speck near the digit
         canvas = cv2.copyMakeBorder(ink, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
         y, x = int(rng.integers(0, canvas.shape[0])), int(rng.integers(0, canvas.shape[1]))
-        cv2.circle(canvas, (x, y), max(1, h // 25), 255, -1)
+        cv2.circle(canvas, (x, y), max(1, ink.shape[0] // 25), 255, -1)
         ink = canvas
     return _tight(ink) if _tight(ink) is not None else ink
 
@@ -149,6 +154,51 @@ def not_digits(x: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarra
             ink = _not_a_digit(kind, x, rng)
         images[i] = mnist_style(ink)
     return images
+
+
+def cut_pieces(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """What the reader cuts out of digits that touch or overlap: (count, 28, 28) uint8 and targets
+    (count, 10). Two or three digits written into each other are cut near the true boundary between
+    them (the piece is that digit, with its neighbours' slivers) or through the middle of a digit
+    (the piece is no digit: a flat target)."""
+    cv2 = require("cv2")
+    from edge_mnist.camera.preprocess import mnist_style
+
+    images = np.zeros((count, 28, 28), np.uint8)
+    targets = np.zeros((count, 10), np.float32)
+    i = 0
+    while i < count:
+        picks = rng.integers(0, len(x), int(rng.integers(2, 4)))
+        inks = [_draw(_tight(x[p], 20), rng) for p in picks]
+        if any(a is None for a in inks):
+            continue
+        h = max(a.shape[0] for a in inks)
+        inks = [cv2.resize(a, (max(1, a.shape[1] * h // a.shape[0]), h), interpolation=cv2.INTER_NEAREST) for a in inks]
+        spans, cursor = [], 0
+        for a in inks:
+            spans.append((cursor, cursor + a.shape[1]))
+            cursor += a.shape[1] + max(int(h * rng.uniform(-0.15, 0.05)), -(a.shape[1] // 2))  # overlapping or touching
+        canvas = np.zeros((h, max(end for _, end in spans)), np.uint8)
+        for a, (start, end) in zip(inks, spans):
+            canvas[:, start:end] = np.maximum(canvas[:, start:end], a)
+        which = int(rng.integers(len(inks)))
+        if rng.random() < 0.25:  # a bad cut: from the middle of one digit to the middle of the next
+            if which == len(inks) - 1:
+                continue
+            left = (spans[which][0] + spans[which][1]) // 2
+            right = (spans[which + 1][0] + spans[which + 1][1]) // 2
+            target = np.full(10, 0.1, np.float32)
+        else:
+            jitter = 0.05 * h
+            left = 0 if which == 0 else int((spans[which - 1][1] + spans[which][0]) / 2 + rng.normal(0, jitter))
+            right = canvas.shape[1] if which == len(inks) - 1 else int((spans[which][1] + spans[which + 1][0]) / 2 + rng.normal(0, jitter))
+            target = np.eye(10, dtype=np.float32)[y[picks[which]]]
+        piece = _tight(canvas[:, max(0, left) : max(left + 1, right)])
+        if piece is None:
+            continue
+        images[i], targets[i] = mnist_style(piece), target
+        i += 1
+    return images, targets
 
 
 def _passes_for_a_one(ink: np.ndarray) -> bool:
@@ -199,27 +249,30 @@ def _not_a_digit(kind: str, x: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return _tight(_pen(canvas.astype(np.float32), rng, size))
 
 
-def camera_training_set(x: np.ndarray, y: np.ndarray, seed: int, variants: float = 1.0, negatives: float = 0.12, progress: bool = False):
-    """MNIST as it is, plus `variants` times as many camera-drawn digits and a `negatives` share of
-    non-digits: (images uint8 (N, 28, 28), targets float32 (N, 10)), shuffled. Non-digits target a
-    flat 0.1 everywhere."""
+def camera_training_set(x: np.ndarray, y: np.ndarray, seed: int, variants: float = 1.0, cuts: float = 0.5, negatives: float = 0.12, progress: bool = False):
+    """MNIST as it is, plus `variants` times as many camera-drawn digits, a `cuts` share of pieces cut
+    out of digits that touch, and a `negatives` share of non-digits: (images uint8 (N, 28, 28), targets
+    float32 (N, 10)), shuffled. Non-digits target a flat 0.1 everywhere."""
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
-    count, junk_count = int(variants * len(x)), int(negatives * len(x))
-    chunks, labels, junk = [], [], []
-    with tqdm(total=count + junk_count, desc="camera data", unit="img", disable=not progress) as bar:
+    count, junk_count, cut_count = int(variants * len(x)), int(negatives * len(x)), int(cuts * len(x))
+    images, targets = [x], [np.eye(10, dtype=np.float32)[y]]
+    with tqdm(total=count + junk_count + cut_count, desc="camera data", unit="img", disable=not progress) as bar:
         for start in range(0, count, 2000):  # in chunks, for the progress bar; the draws are the same
-            images, chunk_labels = camera_digits(x, y, min(2000, count - start), rng)
-            chunks.append(images)
-            labels.append(chunk_labels)
-            bar.update(len(images))
+            drawn, labels = camera_digits(x, y, min(2000, count - start), rng)
+            images.append(drawn)
+            targets.append(np.eye(10, dtype=np.float32)[labels])
+            bar.update(len(drawn))
+        for start in range(0, cut_count, 2000):
+            pieces, piece_targets = cut_pieces(x, y, min(2000, cut_count - start), rng)
+            images.append(pieces)
+            targets.append(piece_targets)
+            bar.update(len(pieces))
         for start in range(0, junk_count, 2000):
-            junk.append(not_digits(x, min(2000, junk_count - start), rng))
-            bar.update(len(junk[-1]))
-    drawn, drawn_labels = np.concatenate(chunks), np.concatenate(labels)
-    junk = np.concatenate(junk) if junk else np.zeros((0, 28, 28), np.uint8)
-    images = np.concatenate([x, drawn, junk])
-    targets = np.concatenate([np.eye(10, dtype=np.float32)[y], np.eye(10, dtype=np.float32)[drawn_labels], np.full((len(junk), 10), 0.1, np.float32)])
+            images.append(not_digits(x, min(2000, junk_count - start), rng))
+            targets.append(np.full((len(images[-1]), 10), 0.1, np.float32))
+            bar.update(len(images[-1]))
+    images, targets = np.concatenate(images), np.concatenate(targets)
     order = rng.permutation(len(images))
     return images[order], targets[order]

@@ -124,7 +124,7 @@ def train(preset, epochs, batch_size, seed, tutorial, precision, out, as_json, d
 
 
 @click.command()
-@click.option("--models", default="mlp,cnn", show_default=True, help="Comma-separated presets.")
+@click.option("--models", default="mlp,cnn,cnn-camera", show_default=True, help="Comma-separated presets.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True)
 @click.option("--force", is_flag=True, help="Redo every stage even where artifacts are up to date.")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -46,7 +46,7 @@ TUTORIAL = {
 }
 # The default recipes: the CNN one reaches the tutorial's accuracy in a fraction of its time.
 DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.006, 7, 256, schedule="onecycle", precision="mixed_bfloat16")}
-# The camera's CNN: the cnn preset's layers, trained on camera-drawn digits too (no tutorial has it).
+# The camera's CNN, trained on camera-drawn digits too (no tutorial has it).
 DEFAULT[Preset.CNN_CAMERA] = TUTORIAL[Preset.CNN_CAMERA] = Recipe("adam", 0.004, 10, 256, schedule="onecycle", precision="mixed_bfloat16", augment="camera")
 
 
@@ -81,7 +81,19 @@ def build_model(preset: Preset | str):
             x = layers.BatchNormalization()(x)
             x = layers.Activation("relu")(x)
             x = layers.Dropout(0.5)(x)
-    else:  # cnn, cnn-camera
+    elif preset is Preset.CNN_CAMERA:
+        # The camera classifies ~30 crops a frame: three small convolution blocks (1.8 M multiply-adds,
+        # a third of the cnn's) read them as well, in the camera's 5 ms budget.
+        x = inputs
+        for filters in (24, 48, 96):
+            x = layers.Conv2D(filters, 3, use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            if filters != 96:
+                x = layers.MaxPooling2D(2)(x)
+        x = layers.Flatten()(x)
+        x = layers.Dropout(0.3)(x)
+    else:
         x = layers.Conv2D(32, 3, activation="relu")(inputs)
         x = layers.Conv2D(32, 3, activation="relu")(x)
         x = layers.MaxPooling2D(2)(x)

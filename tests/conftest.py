@@ -90,3 +90,21 @@ def full_cnn_int8(mnist, full_cnn) -> Path:
     calibration = representative_images(mnist.x_train, mnist.y_train, size=500, seed=0)
     path.write_bytes(fmt.exporter(load_keras_model(full_cnn.model_path), calibration))
     return path
+
+
+@pytest.fixture(scope="session")
+def camera_cnn_int8(mnist, tmp_path_factory) -> Path:
+    """The cnn-camera preset trained briefly (3 epochs on a third of the training split, with its
+    camera-drawn digits, cut pieces and non-digits), as a full-integer int8 TFLite file."""
+    from edge_mnist.export.calibration import representative_images
+    from edge_mnist.export.formats import FORMATS
+    from edge_mnist.models import Preset, load_keras_model
+    from edge_mnist.training import recipe_for, train
+
+    out = tmp_path_factory.mktemp("camera_cnn")
+    result = train(Preset.CNN_CAMERA, mnist, out, recipe=recipe_for(Preset.CNN_CAMERA, epochs=3), seed=0, train_limit=20000, progress=False)
+    fmt = FORMATS["tflite-int8"]
+    path = out / f"cnn-camera{fmt.suffix}"
+    calibration = representative_images(mnist.x_train, mnist.y_train, size=500, seed=0)
+    path.write_bytes(fmt.exporter(load_keras_model(result.model_path), calibration))
+    return path

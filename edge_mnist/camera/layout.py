@@ -77,22 +77,24 @@ def _centre(box: Box) -> np.ndarray:
 def writing_angle(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> float:
     """The writing's dominant direction (radians, 0 = left to right, positive = falling): the median
     direction from each glyph to its nearest neighbour of a similar size."""
-    angles = []
-    centres = [_centre(b) for b in boxes]
-    for i, (a, ca) in enumerate(zip(boxes, centres)):
-        best, best_d = None, math.inf
-        for j, (b, cb) in enumerate(zip(boxes, centres)):
-            if i == j or not 0.6 <= b[3] / a[3] <= 1.67:
-                continue
-            d = float(np.hypot(*(cb - ca)))
-            if d < best_d and d <= 2.5 * max(a[3], b[3]):
-                best, best_d = cb - ca, d
-        if best is not None:
-            angle = math.atan2(best[1], best[0])
-            angle = angle - math.pi if angle > math.pi / 2 else angle + math.pi if angle <= -math.pi / 2 else angle
-            if abs(angle) <= math.radians(50):
-                angles.append(angle)
-    return statistics.median(angles) if angles else 0.0
+    if len(boxes) < 2:
+        return 0.0
+    b = np.asarray(boxes, np.float32)
+    centres = b[:, :2] + b[:, 2:] / 2
+    heights = b[:, 3]
+    steps = centres[None, :, :] - centres[:, None, :]  # [i, j]: from glyph i to glyph j
+    distance = np.hypot(steps[..., 0], steps[..., 1])
+    ratio = heights[None, :] / heights[:, None]
+    near = (ratio >= 0.6) & (ratio <= 1.67) & (distance <= 2.5 * np.maximum(heights[None, :], heights[:, None]))
+    np.fill_diagonal(near, False)
+    distance = np.where(near, distance, np.inf)
+    nearest = distance.argmin(axis=1)
+    found = np.isfinite(distance[np.arange(len(b)), nearest])
+    step = steps[np.arange(len(b)), nearest][found]
+    angles = np.arctan2(step[:, 1], step[:, 0])
+    angles = np.where(angles > np.pi / 2, angles - np.pi, np.where(angles <= -np.pi / 2, angles + np.pi, angles))
+    angles = angles[np.abs(angles) <= math.radians(50)]
+    return float(np.median(angles)) if len(angles) else 0.0
 
 
 def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tuple[list[list[int]], list[float]]:
@@ -100,55 +102,66 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
     if not boxes:
         return [], []
     theta = writing_angle(boxes, config)
-    start = np.array([math.cos(theta), math.sin(theta)], np.float32)
-    centres = [_centre(b) for b in boxes]
-    along_theta = [float(c @ start) for c in centres]
+    start = (math.cos(theta), math.sin(theta))
+    centres = [(b[0] + b[2] / 2, b[1] + b[3] / 2) for b in boxes]  # plain floats: numpy is slow on pairs
     lines: list[list[int]] = []
-    directions: list[np.ndarray] = []
-    for i in sorted(range(len(boxes)), key=lambda k: along_theta[k]):
+    directions: list[tuple[float, float]] = []
+    for i in sorted(range(len(boxes)), key=lambda k: centres[k][0] * start[0] + centres[k][1] * start[1]):
         best, best_cost = None, math.inf
         for k, line in enumerate(lines):
-            j = line[-1]
+            # Compared with the line's last full-size glyph: the last piece may be a broken digit's half.
+            tallest = max(boxes[m][3] for m in line[-3:])
+            j = next(m for m in reversed(line) if boxes[m][3] >= 0.6 * tallest)
             size = max(boxes[i][3], boxes[j][3])
             if min(boxes[i][3], boxes[j][3]) < 0.5 * size:
                 continue
-            v = centres[i] - centres[j]
-            d = directions[k]
-            along = float(v @ d)
-            across = abs(float(v[0] * d[1] - v[1] * d[0]))
-            if not -0.3 * size <= along <= config.max_link * size or across > config.max_offset * size:
+            vx, vy = centres[i][0] - centres[j][0], centres[i][1] - centres[j][1]
+            dx, dy = directions[k]
+            along = vx * dx + vy * dy
+            across = abs(vx * dy - vy * dx)
+            if not -0.3 * size <= along <= config.max_link * size:
+                continue
+            if across > config.max_offset * size and not _side_by_side(boxes[i], boxes[j], np.array(directions[k], np.float32)):
                 continue
             cost = across / size + 0.1 * along / size
             if cost < best_cost:
                 best, best_cost = k, cost
         if best is None:
             lines.append([i])
-            directions.append(start.copy())
+            directions.append(start)
             continue
         line = lines[best]
-        step = centres[i] - centres[line[-1]]
-        norm = float(np.hypot(*step))
+        sx, sy = centres[i][0] - centres[line[-1]][0], centres[i][1] - centres[line[-1]][1]
+        norm = math.hypot(sx, sy)
         if norm > 0.5 * boxes[i][3]:
             # Follow the line as it bends (an arc, a page curling), but slowly: one glyph set off by a
             # descender or a sloppy baseline must not turn the line.
-            blended = 0.5 * directions[best] + 0.5 * step / norm
-            directions[best] = blended / np.hypot(*blended)
+            bx, by = 0.5 * directions[best][0] + 0.5 * sx / norm, 0.5 * directions[best][1] + 0.5 * sy / norm
+            directions[best] = (bx / math.hypot(bx, by), by / math.hypot(bx, by))
         line.append(i)
-    normal = np.array([-math.sin(theta), math.cos(theta)], np.float32)
-    order = sorted(range(len(lines)), key=lambda k: statistics.fmean(float(centres[i] @ normal) for i in lines[k]))
+    normal = (-math.sin(theta), math.cos(theta))
+    order = sorted(range(len(lines)), key=lambda k: statistics.fmean(centres[i][0] * normal[0] + centres[i][1] * normal[1] for i in lines[k]))
     angles = [_line_angle([centres[i] for i in lines[k]], theta) for k in order]
     return [lines[k] for k in order], angles
 
 
-def _line_angle(centres: list[np.ndarray], default: float) -> float:
+def _side_by_side(a: Box, b: Box, direction: np.ndarray) -> bool:
+    """Whether the smaller glyph lies mostly within the other's band across the line: a small 0 written
+    high beside a 4 whose tail hangs low is on the same line, though their centres are far apart."""
+    normal = np.array([-direction[1], direction[0]], np.float32)
+    (a0, a1), (b0, b1) = extent(a, normal), extent(b, normal)
+    return min(a1, b1) - max(a0, b0) >= 0.6 * min(a1 - a0, b1 - b0)
+
+
+def _line_angle(centres: list[tuple[float, float]], default: float) -> float:
+    """The least-squares slope through the glyphs' centres, as an angle."""
     if len(centres) < 2:
         return default
-    points = np.array(centres)
-    spread = points[-1] - points[0]
-    if abs(spread[0]) < 1e-3:
+    mx, my = statistics.fmean(c[0] for c in centres), statistics.fmean(c[1] for c in centres)
+    sxx = sum((c[0] - mx) ** 2 for c in centres)
+    if sxx < 1e-6:
         return default
-    slope = np.polyfit(points[:, 0], points[:, 1], 1)[0] if len(points) > 2 else spread[1] / spread[0]
-    return float(math.atan(slope))
+    return math.atan(sum((c[0] - mx) * (c[1] - my) for c in centres) / sxx)
 
 
 def extent(box: Box, direction: np.ndarray) -> tuple[float, float]:

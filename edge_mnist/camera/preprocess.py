@@ -113,23 +113,38 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -
         mask = cv2.threshold(contrast, max(config.floor, config.low * level), 255, cv2.THRESH_BINARY)[1]
         strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     count, labels, stats = components(mask)
+    height, width = mask.shape
     if _erase_rules(mask, labels, stats, config):
         count, labels, stats = components(mask)
+        if config.threshold is Threshold.ADAPTIVE:
+            # The writing was part of the grid of rules the level was measured on, and printed rules
+            # can be darker than pencil: measure the writing again, now that it stands alone.
+            level = _writing_level(contrast, labels, stats, config) or level
+            strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     strong_pixels = np.bincount(labels[strong > 0], minlength=count)
     x, y, w, h, area = stats.T
-    height, width = mask.shape
-    keep = (
-        (area >= config.min_area)
-        & (strong_pixels >= config.min_strong * area)
-        # Cut by the frame edge: half a digit is worse than none, and desks, thumbs and page edges live there.
-        & (x > 0)
-        & (y > 0)
-        & (x + w < width)
-        & (y + h < height)
-    )
+    keep = (area >= config.min_area) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
     keep[0] = False  # the paper
     ids = np.nonzero(keep)[0]
     return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level))
+
+
+def _inside(stats: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pieces not cut by the frame's edge: half a digit is worse than none, and desks, sleeves, thumbs and
+    page edges live there."""
+    x, y, w, h = stats[:, :4].T
+    return (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
+
+
+def _writing_level(contrast: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> float:
+    """The 95th percentile of the contrast of the pieces that look written (inside the frame, not solid
+    blobs, not bits of lines), or 0 if there are none."""
+    x, y, w, h, area = stats.T
+    blob = (area > 0.6 * w * h) & (w < 2 * h) & (h < 2 * w)
+    fragment = ((h <= 3) & (w >= 6 * h)) | ((w <= 3) & (h >= 6 * w))
+    writing = _inside(stats, contrast.shape[1], contrast.shape[0]) & (area >= 2 * config.min_area) & ~blob & ~fragment
+    writing[0] = False
+    return float(np.percentile(contrast[writing[labels]], 95)) if writing.any() else 0.0
 
 
 def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
@@ -144,20 +159,14 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     """
     half = np.ascontiguousarray(contrast[::2, ::2])
     count, labels, stats = components((half > config.floor).astype(np.uint8))
+    level = _writing_level(half, labels, stats, config)
+    if level >= config.min_ink:
+        return level
     x, y, w, h, area = stats.T
     height, width = half.shape
-    blob = (area > 0.6 * w * h) & (w < 2 * h) & (h < 2 * w)
-    fragment = ((h <= 3) & (w >= 6 * h)) | ((w <= 3) & (h >= 6 * w))
-    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
     grid = (area < 0.12 * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
-    level = 0.0
-    for writing in (inside & (area >= 2 * config.min_area) & ~blob & ~fragment, grid):
-        writing[0] = False
-        if writing.any():
-            level = float(np.percentile(half[writing[labels]], 95))
-            if level >= config.min_ink:
-                break
-    return level
+    grid[0] = False
+    return float(np.percentile(half[grid[labels]], 95)) if grid.any() else level
 
 
 def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> bool:
@@ -252,6 +261,7 @@ def piece_mask(ink: Ink, ids, box: Box) -> np.ndarray:
 STROKE_TARGET = 7.2
 STROKE_RANGE = (4.6, 12.0)
 WORK_SIDE = 40
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)  # what cv2 makes of a 3x3 cross or ellipse
 
 
 def stroke_width(binary: np.ndarray, gray: np.ndarray | None = None) -> float:
@@ -260,7 +270,7 @@ def stroke_width(binary: np.ndarray, gray: np.ndarray | None = None) -> float:
     shrunk to faint gray still measures true."""
     cv2 = require("cv2")
     area = cv2.countNonZero(binary)
-    boundary = area - cv2.countNonZero(cv2.erode(binary, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))))
+    boundary = area - cv2.countNonZero(cv2.erode(binary, _CROSS))
     if gray is not None:
         area = float(gray.sum()) / 255.0
     return 2.0 * area / boundary if boundary else 0.0
@@ -324,9 +334,8 @@ def normalize_stroke(work: np.ndarray) -> np.ndarray:
         # A hairline: solid first (it may be faint gray at this size), then grown a pixel a side at a
         # time (the width of a line one or two pixels wide cannot be measured, only grown past).
         work = cv2.copyMakeBorder(binary, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=0)
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         for _ in range(PAD):
-            work = cv2.dilate(work, disc)
+            work = cv2.dilate(work, _CROSS)
             if stroke_width(work) >= STROKE_TARGET - 2:
                 break
         return work

@@ -21,13 +21,13 @@ import numpy as np
 
 from edge_mnist._deps import require
 from edge_mnist.camera.layout import LayoutConfig, build_lines, extent, group_pieces, split_numbers, union_box
-from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask
+from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask, stroke_width
 from edge_mnist.camera.sources import Frame
 from edge_mnist.errors import ModelError
 from edge_mnist.runtime import OutputKind, Predictor, Runtime
 
 SPLIT_COST = 0.4  # log-confidence a glyph must gain for each more digit it is cut into
-MAX_CUTS = 6
+MAX_CUTS = 4
 SPLIT_WIDTH = 0.85  # glyphs wider than this many line heights may be two or more digits run together...
 SURE = 0.9  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
 DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
@@ -158,6 +158,53 @@ def _upright(ink: Ink, ids: list[int], box: Box, angle: float) -> tuple[np.ndarr
     return upright, offset @ np.vstack([back, [0, 0, 1]])
 
 
+def _split_across_lines(ink: Ink, boxes: list[Box], ids: list[list[int]], groups: list, min_height: int):
+    """Glyphs two lines tall (a digit touching the one below it, on a cramped page) cut at their thinnest
+    row, where other glyphs show two lines of writing: each half keeps the pieces' ink in its rows."""
+    tall = [b[3] for b in boxes if b[3] >= min_height]
+    if len(tall) < 3:
+        return boxes, ids, groups
+    typical = statistics.median(tall)
+    out_boxes, out_ids, out_groups = [], [], []
+    for box, glyph_ids, group in zip(boxes, ids, groups):
+        x, y, w, h = box
+        cut = None
+        if h > 1.7 * typical:
+            rows = (piece_mask(ink, glyph_ids, box) > 0).sum(axis=1).astype(np.float32)
+            middle = np.arange(int(0.3 * h), int(0.7 * h))
+            row = int(middle[np.argmin(rows[middle])]) if len(middle) else 0
+            if len(middle) and rows[row] <= 0.3 * rows.max() and _rows_of_writing(boxes, box, y + row, typical):
+                cut = row
+        if cut is None:
+            out_boxes.append(box), out_ids.append(glyph_ids), out_groups.append(group)
+            continue
+        for part in ((x, y, w, cut), (x, y + cut, w, h - cut)):
+            ys = np.nonzero((piece_mask(ink, glyph_ids, part) > 0).any(axis=1))[0]
+            if len(ys):  # the half's own ink rows
+                out_boxes.append((part[0], part[1] + int(ys[0]), part[2], int(ys[-1] - ys[0]) + 1))
+                out_ids.append(glyph_ids)
+                out_groups.append(group)
+    return out_boxes, out_ids, out_groups
+
+
+def _rows_of_writing(boxes: list[Box], box: Box, cut: int, typical: float) -> bool:
+    """Whether glyphs of a typical height beside `box` sit both above and below the row `cut`."""
+    x, y, w, h = box
+    beside = [b for b in boxes if b is not box and 0.6 * typical <= b[3] <= 1.4 * typical and abs(b[0] + b[2] / 2 - (x + w / 2)) <= 4 * typical]
+    above = any(b[1] + b[3] / 2 < cut and b[1] + b[3] > y for b in beside)
+    below = any(b[1] + b[3] / 2 > cut and b[1] < y + h for b in beside)
+    return above and below
+
+
+def _blob(ink: Ink, ids: list[int], box: Box, area: int) -> bool:
+    """A solid round mark (a big dot, a punched hole): its "stroke" is as wide as half its size. A digit,
+    even from a marker, is strokes with paper between them."""
+    x, y, w, h = box
+    if area < 0.65 * w * h or not 0.75 < w / h < 1.33:
+        return False
+    return stroke_width(piece_mask(ink, ids, box)) > 0.4 * min(w, h)
+
+
 def _tight(image: np.ndarray) -> np.ndarray | None:
     cv2 = require("cv2")
     x, y, w, h = cv2.boundingRect(image)
@@ -176,27 +223,22 @@ def _at_line_scale(image: np.ndarray, to_working: np.ndarray, height: float) -> 
     return normalize_stroke(scaled), to_working @ back
 
 
-def _cuts(image: np.ndarray, height: float) -> list[int]:
-    """Candidate cut columns of a glyph too wide for one digit: where its ink is thinnest, and even
-    spacings for about as many digits as fit (loops that overlap, like a written 000, have no thin
-    place). At most MAX_CUTS, so the pieces to classify stay few."""
+def _thin_places(image: np.ndarray, height: float) -> tuple[int, int, list[int]]:
+    """The ink's first and last column, and up to MAX_CUTS columns where it is thinnest: where two
+    digits that touch are joined."""
     inked = (image > 0).sum(axis=0).astype(np.float32)
     columns = np.nonzero(inked)[0]
     if len(columns) == 0:
-        return []
+        return 0, 0, []
     left, right = int(columns[0]), int(columns[-1]) + 1
     counts = np.convolve(inked, np.ones(3, np.float32) / 3, mode="same")
-    margin = 0.12 * height
-    inner = np.arange(int(left + margin), int(right - margin))
+    inner = np.arange(int(left + 0.12 * height), int(right - 0.12 * height))
     minima = [int(c) for c in inner if counts[c] <= counts[c - 1] and counts[c] <= counts[c + 1] and counts[c] <= 0.5 * counts.max()]
-    minima = sorted(minima, key=lambda c: counts[c])[:4]
-    expected = max(2, round((right - left) / (0.6 * height)))
-    even = [round(left + (right - left) * i / k) for k in (expected, expected + 1) for i in range(1, k)]
     cuts: list[int] = []
-    for c in minima + even:  # the thin places first; an even spacing only where none is close
+    for c in sorted(minima, key=lambda c: counts[c]):
         if len(cuts) < MAX_CUTS and all(abs(c - d) >= 0.12 * height for d in cuts):
             cuts.append(c)
-    return sorted(cuts)
+    return left, right, sorted(cuts)
 
 
 class Recognizer:
@@ -253,9 +295,8 @@ class Recognizer:
         groups = group_pieces(ink.boxes)
         boxes = [union_box(ink.boxes[g]) for g in groups]
         ids = [[int(ink.ids[i]) for i in g] for g in groups]
-        fill = [ink.areas[g].sum() / (b[2] * b[3]) for g, b in zip(groups, boxes)]
-        # A solid round blob (a big dot, a punched hole) is a mark; digits are strokes with paper between.
-        digit_like = [b[3] >= self.layout.min_height and not (f > 0.7 and 0.6 < b[2] / b[3] < 1.7) for b, f in zip(boxes, fill)]
+        boxes, ids, groups = _split_across_lines(ink, boxes, ids, groups, self.layout.min_height)
+        digit_like = [b[3] >= self.layout.min_height and not _blob(ink, ids[k], b, ink.areas[groups[k]].sum()) for k, b in enumerate(boxes)]
         tall = [k for k, ok in enumerate(digit_like) if ok]
         small = [boxes[k] for k, ok in enumerate(digit_like) if not ok]
         line_members, angles = build_lines([boxes[k] for k in tall], self.layout)
@@ -312,14 +353,29 @@ class Recognizer:
             width = (glyph.image.shape[1] - 2 * PAD) / WORK_SIDE  # in digit heights
             if width <= SPLIT_WIDTH or (whole.get(i, 0.0) >= SURE and width <= 1.25):
                 continue
-            # Every piece between two cuts that is as wide as a digit can be (a 1 is narrow).
-            cuts = [0, *_cuts(glyph.image, WORK_SIDE), glyph.image.shape[1]]
-            for a in range(len(cuts) - 1):
-                for b in range(a + 1, len(cuts)):
-                    if (a, b) != (0, len(cuts) - 1) and 0.12 * WORK_SIDE <= cuts[b] - cuts[a] <= 1.05 * WORK_SIDE + 2 * PAD:
-                        part = np.zeros_like(glyph.image)
-                        part[:, cuts[a] : cuts[b]] = glyph.image[:, cuts[a] : cuts[b]]
-                        self._add(line, crops, i, i, (cuts[a], cuts[b]), part)
+            end = glyph.image.shape[1]
+            left, right, thin = _thin_places(glyph.image, WORK_SIDE)
+            # Where digits that touch are joined (their thin places), and even spacings for every digit
+            # count the ink's width allows (loops that overlap, like a written 000, have no thin place).
+            ink = right - left
+            even = [round(left + ink * n / k) for k in range(max(2, math.ceil(ink / (1.05 * WORK_SIDE))), min(5, int(ink / (0.35 * WORK_SIDE))) + 1) for n in range(1, k)]
+            positions = [0, end]
+            for c in thin + even:  # the thin places first: an even spacing only where none is close
+                if all(abs(c - d) >= 0.1 * WORK_SIDE for d in positions):
+                    positions.append(c)
+            positions.sort()
+            edges = {0, end, *thin}
+            # Any piece between two of them that is as wide as a digit can be; a narrow one (a 1) only
+            # between thin places.
+            pieces = {
+                (a, b)
+                for i, a in enumerate(positions)
+                for b in positions[i + 1 :]
+                if (a, b) != (0, end)
+                and (0.3 * WORK_SIDE <= b - a <= 1.05 * WORK_SIDE + 2 * PAD or (0.12 * WORK_SIDE <= b - a < 0.3 * WORK_SIDE and a in edges and b in edges))
+            }
+            for a, b in sorted(pieces):
+                self._add(line, crops, i, i, (a, b), np.ascontiguousarray(glyph.image[:, a:b]))
 
     # -- what was read -------------------------------------------------------------------------
     def _read_lines(self, ink: Ink, lines: list[_Line], scores: np.ndarray) -> list[Line]:

@@ -76,14 +76,14 @@ def _try_scene(rng, mnist: Mnist, digits: int) -> Scene | None:
     while placed < digits and y + height < HEIGHT - MARGIN:
         line, x = [], left + rng.uniform(0, 2 * height)
         while placed < digits:
-            size = int(rng.integers(1, 5))
-            size = min(size, digits - placed)
-            number, x_end = _write_number(rng, mnist, ink, x, y, height, pen, size)
+            size = min(int(rng.integers(1, 5)), digits - placed)
+            picks = [int(i) for i in rng.integers(len(mnist.x_test), size=size)]
+            number, x_end = _write_number(rng, mnist, ink, x, y, height, pen, picks, rng.uniform(-0.15, 0.35))
             if number is None:
                 break
             line.append(number)
             placed += len(number)
-            x = x_end + _separate(rng, ink, x_end, y, height, pen)
+            x = x_end + _separate(rng, ink, x_end, y, height, pen, str(rng.choice(["gap", "dash", "comma"], p=[0.6, 0.25, 0.15])))
             if rng.random() < 0.3:
                 break  # lines of different lengths
         if line:
@@ -106,7 +106,7 @@ def _try_scene(rng, mnist: Mnist, digits: int) -> Scene | None:
     return Scene(image, warped)
 
 
-def _paper(rng, kind: str, height: float):
+def _paper(rng, kind: str, height: float, holes: bool = True):
     """The page (float32 BGR, HEIGHT x WIDTH) and the spacing of its ruled lines."""
     cv2 = require("cv2")
     base = {"white": (240, 240, 240), "grey": (195, 195, 200), "yellow": (150, 225, 240), "ruled": (235, 235, 230)}[kind]
@@ -121,7 +121,7 @@ def _paper(rng, kind: str, height: float):
             cv2.line(page, (0, int(y + 0.6 * height)), (WIDTH - 1, int(y + 0.6 * height)), blue.tolist(), 1 + int(rng.random() < 0.4), cv2.LINE_AA)
         margin = int(0.15 * WIDTH)
         cv2.line(page, (margin, 0), (margin, HEIGHT - 1), [130, 130, 220], 2, cv2.LINE_AA)
-    if rng.random() < 0.25:  # spiral-bound: a column of punched holes down the left edge
+    if holes and rng.random() < 0.25:  # spiral-bound: a column of punched holes down the left edge
         for y in range(int(rng.integers(10, 30)), HEIGHT, int(rng.integers(26, 36))):
             cv2.circle(page, (int(rng.integers(8, 14)), y), int(rng.integers(4, 7)), [40, 40, 40], -1, cv2.LINE_AA)
     return page, spacing
@@ -136,14 +136,13 @@ def _ink_colour(rng) -> np.ndarray:
     return np.float32([rng.uniform(80, 120)] * 3)  # pencil: gray, lighter
 
 
-def _write_number(rng, mnist: Mnist, ink, x: float, y: float, height: float, pen: float, size: int):
-    """Write `size` test digits from (x, y) (the top of the line) if they all fit; returns their truths
-    and where the number ends, or (None, x) and nothing written."""
+def _write_number(rng, mnist: Mnist, ink, x: float, y: float, height: float, pen: float, picks: list[int], spacing: float):
+    """Write the test digits `picks` from (x, y) (the top of the line), `spacing` digit heights apart
+    (below zero they touch), if they all fit; returns their truths and where the number ends, or
+    (None, x) and nothing written."""
     cv2 = require("cv2")
-    spacing = rng.uniform(-0.15, 0.35)  # this number's spacing, in digit heights: below zero they touch
     placed, cursor = [], x
-    for _ in range(size):
-        index = int(rng.integers(len(mnist.x_test)))
+    for index in picks:
         stroke = _restroke(mnist.x_test[index], height * rng.uniform(0.9, 1.1), pen * rng.uniform(0.9, 1.1), rng, cv2)
         top = int(round(y + height * rng.uniform(-0.06, 0.06) + (height - stroke.shape[0]) / 2))
         left = int(round(cursor))
@@ -160,10 +159,9 @@ def _write_number(rng, mnist: Mnist, ink, x: float, y: float, height: float, pen
     return tuple(truths), truths[-1].box[0] + truths[-1].box[2]
 
 
-def _separate(rng, ink, x_end: float, y: float, height: float, pen: float) -> float:
+def _separate(rng, ink, x_end: float, y: float, height: float, pen: float, kind: str) -> float:
     """The space after a number: a wide gap, or a dash or a comma between narrower ones."""
     cv2 = require("cv2")
-    kind = rng.choice(["gap", "dash", "comma"], p=[0.6, 0.25, 0.15])
     if kind == "gap":
         return height * rng.uniform(1.2, 2.5)
     before = height * rng.uniform(0.25, 0.45)
@@ -177,6 +175,35 @@ def _separate(rng, ink, x_end: float, y: float, height: float, pen: float) -> fl
     cv2.circle(ink, centre, max(1, int(round(pen * 0.8))), 1.0, -1, cv2.LINE_AA)
     cv2.line(ink, centre, (centre[0] - int(pen), centre[1] + int(1.5 * pen) + 2), 1.0, max(1, int(round(pen * 0.6))), cv2.LINE_AA)
     return before + height * rng.uniform(0.4, 0.8)
+
+
+def write_page(mnist: Mnist, lines, height: float = 60.0, pen: float = 6.0, spacing: float = 0.15, separator: str = "gap", turn: float = 0.0, seed: int = 0) -> Scene:
+    """A page with exactly these numbers, for tests that need to know what is on it: `lines` of
+    numbers of MNIST test indices, written `height` px tall with one `pen` (px), digits `spacing`
+    heights apart (below zero they touch), numbers apart by `separator` ('gap', 'dash' or 'comma'),
+    the page turned `turn` degrees, photographed without shadows, thumbs or perspective."""
+    cv2 = require("cv2")
+    rng = np.random.default_rng(seed)
+    page, _ = _paper(rng, "white", height, holes=False)
+    ink = np.zeros((HEIGHT, WIDTH), np.float32)
+    written, y = [], max(MARGIN, (HEIGHT - 1.6 * height * len(lines)) / 2)  # centred: a turned page keeps it in view
+    for line in lines:
+        numbers, x = [], 2 * MARGIN + height * 0.3
+        for k, picks in enumerate(line):
+            if k:
+                x += _separate(rng, ink, x, y, height, pen, separator)
+            number, x = _write_number(rng, mnist, ink, x, y, height, pen, list(picks), spacing)
+            if number is None:
+                raise ValueError(f"{picks} does not fit on the page at {height:.0f} px")
+            numbers.append(number)
+        written.append(numbers)
+        y += 1.6 * height
+    page = page * (1 - ink[..., None]) + np.float32([30, 30, 30]) * ink[..., None]
+    image, matrix = _photograph(rng, page, turn=turn, perspective=0.0, extras=False)
+    scene = Scene(image, tuple(tuple(tuple(Truth(t.label, _warp_box(t.box, matrix, cv2), t.index) for t in n) for n in line) for line in written))
+    if not all(_inside(t.box) for t in scene.truths):
+        raise ValueError(f"turned {turn} degrees, the writing leaves the frame")
+    return scene
 
 
 def _restroke(digit: np.ndarray, height: float, pen: float, rng, cv2) -> np.ndarray:
@@ -227,15 +254,16 @@ def _thin(image: np.ndarray) -> np.ndarray:
             return image
 
 
-def _photograph(rng, page):
-    """Turned (up to 15 degrees) and in perspective, lit unevenly with maybe a hard shadow and a thumb,
-    blurred, noisy, JPEG: returns (BGR frame, 3x3 warp matrix from page to frame)."""
+def _photograph(rng, page, turn: float | None = None, perspective: float = 25.0, extras: bool = True):
+    """Turned (`turn` degrees, or up to 15 either way) and in perspective (corners moved up to
+    `perspective` px), lit unevenly, with (`extras`) maybe a hard shadow and a thumb, blurred, noisy,
+    JPEG: returns (BGR frame, 3x3 warp matrix from page to frame)."""
     cv2 = require("cv2")
     centre = np.float32([WIDTH / 2, HEIGHT / 2])
-    angle = np.deg2rad(rng.uniform(-15, 15))
+    angle = np.deg2rad(rng.uniform(-15, 15) if turn is None else turn)
     rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     corners = np.float32([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]])
-    moved = (corners - centre) @ rot.T + centre + rng.uniform(-25, 25, (4, 2)).astype(np.float32)
+    moved = (corners - centre) @ rot.T + centre + rng.uniform(-perspective, perspective, (4, 2)).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
     desk = np.float32(rng.uniform(30, 110, 3))
     frame = cv2.warpPerspective(page.astype(np.float32), matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderValue=desk.tolist())
@@ -243,14 +271,14 @@ def _photograph(rng, page):
     direction = rng.uniform(0, 2 * np.pi)
     light = 1 + (np.cos(direction) * (xx / WIDTH - 0.5) + np.sin(direction) * (yy / HEIGHT - 0.5)) * rng.uniform(0.1, 0.5)
     light *= 1 - rng.uniform(0, 0.35) * (((xx - WIDTH / 2) / WIDTH) ** 2 + ((yy - HEIGHT / 2) / HEIGHT) ** 2) * 2  # vignetting
-    if rng.random() < 0.4:  # a hard shadow: a dark wedge from one edge, its border sharp or soft
+    if extras and rng.random() < 0.4:  # a hard shadow: a dark wedge from one edge, its border sharp or soft
         shadow = np.zeros((HEIGHT, WIDTH), np.float32)
         a, b = rng.uniform(0, WIDTH, 2)
         cv2.fillPoly(shadow, [np.int32([[a, 0], [b, HEIGHT], [0, HEIGHT], [0, 0]] if rng.random() < 0.5 else [[a, 0], [b, HEIGHT], [WIDTH, HEIGHT], [WIDTH, 0]])], 1.0)
         shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(0.5, 8))
         light *= 1 - rng.uniform(0.25, 0.5) * shadow
     frame *= light[..., None]
-    if rng.random() < 0.15:  # a thumb holding the page, at the frame's edge
+    if extras and rng.random() < 0.15:  # a thumb holding the page, at the frame's edge
         x = float(rng.choice([0, WIDTH]))
         cv2.ellipse(frame, (int(x), int(rng.uniform(0.2, 0.8) * HEIGHT)), (int(rng.uniform(40, 70)), int(rng.uniform(60, 100))), rng.uniform(0, 180), 0, 360, [110, 140, 190], -1, cv2.LINE_AA)
     frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.4, 1.4))

@@ -222,3 +222,64 @@ def test_display_without_window_support_says_what_to_do(model, camera_data, tmp_
     log = tmp_path / "run.jsonl"
     _bad(invoke("camera", "--model", model, "--source", camera_data.video, "--display", "--jsonl", log), "use --headless (or --serve)")
     assert list(tmp_path.iterdir()) == []
+
+
+def _blank_page(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.clip(rng.normal(215, 3, (480, 640, 3)), 0, 255).astype(np.uint8)  # paper texture and sensor noise
+
+
+def _marks_page():
+    """No digits: a ruled page with a margin, dashes, dots, commas, punched holes and a thumb at the edge."""
+    page = _blank_page(1)
+    for y in range(40, 480, 45):
+        cv2.line(page, (0, y), (639, y + 6), (200, 160, 120), 2)
+    cv2.line(page, (90, 0), (92, 479), (130, 130, 220), 2)
+    for x, y in [(150, 100), (260, 150), (400, 260), (520, 330)]:
+        cv2.line(page, (x, y), (x + 22, y + 1), (40, 40, 40), 4)  # dashes
+        cv2.circle(page, (x + 60, y + 8), 3, (40, 40, 40), -1)  # dots
+    for y in range(30, 480, 32):
+        cv2.circle(page, (40, y), 6, (35, 35, 35), -1)  # spiral holes
+    cv2.ellipse(page, (639, 300), (60, 90), 20, 0, 360, (110, 140, 190), -1)  # a thumb
+    return page
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [_blank_page, _marks_page, lambda: np.zeros((480, 640, 3), np.uint8), lambda: np.full((480, 640, 3), 255, np.uint8)],
+    ids=["blank page", "marks but no digits", "all black", "over-exposed"],
+)
+def test_pictures_without_digits_read_as_none(model, tmp_path, picture):
+    path = tmp_path / "picture.png"
+    cv2.imwrite(str(path), picture())
+    result = invoke("read", path, "--model", model)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "(no digits found)"
+    record = json.loads(invoke("read", path, "--model", model, "--json").stdout)
+    assert record["digits"] == [] and record["lines"] == [] and record["text"] == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads peak memory from /proc (Linux)")
+def test_a_huge_picture_is_read_in_bounded_time_and_memory(model, mnist, tmp_path):
+    """An 8000x6000 photo: read at a bounded working size, in its own process, under a time limit."""
+    from edge_mnist.camera.synth import write_page
+
+    scene = write_page(mnist, [[[0, 1, 2]]], height=120, pen=10)
+    path = tmp_path / "huge.jpg"
+    cv2.imwrite(str(path), cv2.resize(scene.image, (8000, 6000), interpolation=cv2.INTER_LINEAR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    # Peak memory from the kernel's high-water mark of this process's own memory: ru_maxrss would carry
+    # the parent's (pytest with TensorFlow loaded) across exec.
+    code = (
+        "import json, sys; from edge_mnist.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        "print(json.dumps({'code': code, 'peak_mb': peak / 1024}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, "read", str(path), "--model", str(model), "--json"], capture_output=True, text=True, timeout=180)
+    status = json.loads(done.stderr.strip().splitlines()[-1])
+    assert status["code"] in (0, None), done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert len(record["digits"]) >= 2  # the writing is still there at the working size
+    assert all(d["box"][3] > 600 for d in record["digits"])  # boxes in the photo's own pixels
+    assert status["peak_mb"] < 600, status  # the decoded photo is 144 MB; everything else works downscaled

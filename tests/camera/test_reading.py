@@ -1,0 +1,91 @@
+"""Reading handwriting as people write it, through `edge-mnist read`: thin strokes, digits that touch,
+dashes and commas between numbers, slanted lines, lines and numbers.
+
+Each page is written by edge_mnist.camera.synth.write_page from MNIST test digits that the camera
+model reads surely on their own, so a wrong answer here is the reader's layout or cutting, not the
+classifier's handwriting skills."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edge_mnist.cli import cli
+
+cv2 = pytest.importorskip("cv2")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clear(mnist, camera_cnn_int8):
+    """digit -> the index of a test digit of that class the model reads right, at 0.95 or more, alone."""
+    from edge_mnist.camera.preprocess import mnist_style
+    from edge_mnist.camera.recognize import classify, load_classifier
+
+    predictor = load_classifier(camera_cnn_int8)
+    chosen = {}
+    for digit in range(10):
+        indices = np.nonzero(mnist.y_test == digit)[0][:50]
+        crops = np.stack([mnist_style(_tight(mnist.x_test[i])) for i in indices])
+        scores = classify(predictor, crops)
+        sure = [i for i, s in zip(indices, scores) if s.argmax() == digit and s.max() >= 0.95]
+        chosen[digit] = int(sure[0])
+    return chosen
+
+
+def _tight(image):
+    ys, xs = np.nonzero(image > 30)
+    return image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def _read(scene, model, tmp_path):
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), scene.image)
+    result = CliRunner().invoke(cli, ["read", str(path), "--model", str(model), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _page(mnist, clear, text, **style):
+    from edge_mnist.camera.synth import write_page
+
+    lines = [[[clear[int(c)] for c in number] for number in line.split()] for line in text.split("/")]
+    return write_page(mnist, lines, **style)
+
+
+@pytest.mark.parametrize("pen", [1.0, 2.0])
+def test_hairline_digits_a_hundred_pixels_tall_are_found_and_read(mnist, clear, camera_cnn_int8, tmp_path, pen):
+    scene = _page(mnist, clear, "47192", height=110, pen=pen, spacing=0.25)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == scene.text == "47192"
+
+
+def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
+    scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
+    touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
+    assert touching >= 2  # the page really has digits running into each other
+    record = _read(scene, camera_cnn_int8, tmp_path)
+    assert record["text"] == "10 24\n38"
+    assert len(record["digits"]) == 6
+
+
+@pytest.mark.parametrize("separator", ["dash", "comma"])
+def test_dashes_and_commas_separate_numbers_and_are_not_digits(mnist, clear, camera_cnn_int8, tmp_path, separator):
+    # Digits spaced as widely as the separators' gaps: only the mark tells the numbers apart.
+    scene = _page(mnist, clear, "12 345 6", height=60, pen=5, spacing=0.5, separator=separator)
+    record = _read(scene, camera_cnn_int8, tmp_path)
+    assert record["text"] == "12 345 6"
+    assert [n["text"] for n in record["lines"][0]["numbers"]] == ["12", "345", "6"]
+
+
+@pytest.mark.parametrize("turn", [-15, 12])
+def test_a_slanted_line_is_one_line_in_order(mnist, clear, camera_cnn_int8, tmp_path, turn):
+    scene = _page(mnist, clear, "3570 918", height=60, pen=5, spacing=0.2, turn=turn)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "3570 918"
+
+
+def test_lines_and_numbers_keep_the_writers_layout(mnist, clear, camera_cnn_int8, tmp_path):
+    scene = _page(mnist, clear, "12 345/6 78/9014", height=55, pen=4, spacing=0.2)
+    record = _read(scene, camera_cnn_int8, tmp_path)
+    assert record["text"] == "12 345\n6 78\n9014"
+    assert [[n["text"] for n in line["numbers"]] for line in record["lines"]] == [["12", "345"], ["6", "78"], ["9014"]]
+    assert [d["label"] for d in record["digits"]] == [int(c) for c in "123456789014"]
