@@ -17,6 +17,7 @@ class Preset(str, Enum):
     MLP = "mlp"
     MLP_BN = "mlp-bn"
     CNN = "cnn"
+    EDGE = "edge"
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,18 @@ class Recipe:
     precision: str = "float32"
 
 
+# A small CNN for microcontrollers, in the vocabulary of `small_cnn`; chosen by scripts/sweep_edge.py
+# (docs/benchmarks.md, "The edge preset").
+EDGE_LAYERS = "c16-p-c32-p-c64-gap"
+
 # The tutorials' recipes, used as-is where they are already fast.
 TUTORIAL = {
     Preset.SOFTMAX: Recipe("sgd", 0.5, 20, 128),
     Preset.MLP: Recipe("rmsprop", 0.001, 20, 128),
     Preset.MLP_BN: Recipe("adam", 0.001, 20, 128),
     Preset.CNN: Recipe("adam", 0.001, 12, 128),
+    # No tutorial to follow: the edge preset's own recipe, from scripts/sweep_edge.py.
+    Preset.EDGE: Recipe("adam", 0.004, 15, 128, schedule="onecycle"),
 }
 # The default recipes: the CNN one reaches the tutorial's accuracy in a fraction of its time.
 DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.006, 7, 256, schedule="onecycle", precision="mixed_bfloat16")}
@@ -75,6 +82,8 @@ def build_model(preset: Preset | str):
             x = layers.BatchNormalization()(x)
             x = layers.Activation("relu")(x)
             x = layers.Dropout(0.5)(x)
+    elif preset is Preset.EDGE:
+        x = small_cnn(layers, inputs, EDGE_LAYERS)
     else:
         x = layers.Conv2D(32, 3, activation="relu")(inputs)
         x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -86,6 +95,36 @@ def build_model(preset: Preset | str):
     # The head is float32 even under mixed precision, so the softmax stays numerically sound.
     outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=preset.value.replace("-", "_"))
+
+
+def small_cnn(layers, x, spec: str):
+    """Stack layers from a spec such as "c16-p-s32-p-c64-gap" and return the last tensor.
+
+    cN: 3x3 convolution with N filters; sN: its separable form (3x3 depthwise, then 1x1 with N
+    filters); each without padding, then BatchNormalization (folded into the convolution on export)
+    and ReLU. p: 2x2 max pooling. gap: global average pooling; f: flatten; dN: dense layer of N with
+    ReLU; oN: dropout of N tenths.
+    """
+    for token in spec.split("-"):
+        kind, arg = token[0], token[1:]
+        if token == "gap":
+            x = layers.GlobalAveragePooling2D()(x)
+        elif token == "f":
+            x = layers.Flatten()(x)
+        elif token == "p":
+            x = layers.MaxPooling2D(2)(x)
+        elif kind in "cs" and arg.isdigit():
+            conv = layers.Conv2D if kind == "c" else layers.SeparableConv2D
+            x = conv(int(arg), 3, use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        elif kind == "d" and arg.isdigit():
+            x = layers.Dense(int(arg), activation="relu")(x)
+        elif kind == "o" and arg.isdigit():
+            x = layers.Dropout(int(arg) / 10)(x)
+        else:
+            raise ModelError(f"unknown layer {token!r} in small CNN spec {spec!r}")
+    return x
 
 
 def load_keras_model(path):

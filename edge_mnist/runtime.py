@@ -1,7 +1,9 @@
 """Run an exported model (TFLite or ONNX) on uint8 MNIST images: the device side, numpy only.
 
 This module is what verify, bench and camera share. It never imports TensorFlow unless asked to
-with runtime="tensorflow" or as the last fallback when no TFLite runtime is installed.
+with runtime="tensorflow" or as the last fallback when no TFLite runtime is installed. TensorFlow
+Lite Micro (runtime="tflite-micro", the desktop-side `tflite-micro` package) runs `.tflite` files and
+the firmware sources the `tflm` export writes, in the smallest tensor arena that holds the model.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Runtime(str, Enum):
     TFLITE_RUNTIME = "tflite-runtime"
     TENSORFLOW = "tensorflow"
     ONNXRUNTIME = "onnxruntime"
+    TFLITE_MICRO = "tflite-micro"
 
 
 TFLITE_RUNTIMES = (Runtime.LITERT, Runtime.TFLITE_RUNTIME, Runtime.TENSORFLOW)
@@ -72,6 +75,13 @@ def _tflite_quant(detail: dict) -> QuantParams | None:
     return QuantParams(float(scale), int(zero_point), np.dtype(detail["dtype"]).name)
 
 
+def _micro_quant(detail: dict) -> QuantParams | None:
+    q = detail["quantization_parameters"]
+    if len(q["scales"]) != 1 or q["scales"][0] == 0 or detail["dtype"] not in (np.int8, np.uint8):
+        return None
+    return QuantParams(float(q["scales"][0]), int(q["zero_points"][0]), np.dtype(detail["dtype"]).name)
+
+
 def load_tflite_interpreter_class(runtime: Runtime | None = None):
     """(Interpreter class, runtime, version): LiteRT first, then tflite-runtime, then TensorFlow."""
     order = [runtime] if runtime else list(TFLITE_RUNTIMES)
@@ -98,6 +108,13 @@ def load_tflite_interpreter_class(runtime: Runtime | None = None):
         )
         raise MissingDependencyError(f"TFLite runtime {runtime.value} is not installed; fix: {fix}")
     raise MissingDependencyError("no TFLite runtime is installed; fix: pip install 'edge-mnist[pi]'")
+
+
+def reference_resolver(Interpreter):
+    """The op resolver of an Interpreter class's reference kernels: no delegate, and rounding as TFLite Micro's."""
+    import importlib
+
+    return importlib.import_module(Interpreter.__module__).OpResolverType.BUILTIN_REF
 
 
 def _dist_version(name: str) -> str:
@@ -166,21 +183,34 @@ class Predictor:
     one, else assume 0-1; `assumptions` lists what was assumed.
     """
 
-    def __init__(self, path, runtime: Runtime | None = None, threads: int | None = None, scaling: Scaling | None = Scaling.UNIT):
+    def __init__(
+        self,
+        path,
+        runtime: Runtime | None = None,
+        threads: int | None = None,
+        scaling: Scaling | None = Scaling.UNIT,
+        reference_kernels: bool = False,
+    ):
+        """`reference_kernels`: a TFLite runtime's plain reference kernels (no XNNPACK), which round as TFLite Micro does."""
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        self.arena_bytes: int | None = None  # TFLite Micro only: the tensor arena it runs in
         suffix = self.path.suffix.lower()
         if suffix == ".onnx":
             if runtime not in (None, Runtime.ONNXRUNTIME):
                 raise ModelError(f"{self.path.name}: an ONNX model runs on onnxruntime, not {runtime.value}")
             self._open_onnx(threads)
-        elif suffix == ".tflite":
+        elif suffix in (".tflite", ".cc"):
             if runtime is Runtime.ONNXRUNTIME:
                 raise ModelError(f"{self.path.name}: a TFLite model cannot run on onnxruntime")
-            self._open_tflite(runtime, threads)
+            # A generated firmware source is TFLite Micro's unless another TFLite runtime is asked for.
+            if runtime is Runtime.TFLITE_MICRO or (runtime is None and suffix == ".cc"):
+                self._open_micro()
+            else:
+                self._open_tflite(runtime, threads, reference_kernels)
         else:
-            raise ModelError(f"{self.path}: unsupported model file (expected .tflite or .onnx)")
+            raise ModelError(f"{self.path}: unsupported model file (expected .tflite, .onnx or a tflm .cc source)")
         self.assumptions: list[str] = []
         self.scaling = self._choose_scaling(scaling)
         self.lut = self._input_lut()
@@ -189,10 +219,17 @@ class Predictor:
         self.output_kind = self._output_kind()
 
     # -- loading -----------------------------------------------------------------------------
-    def _open_tflite(self, runtime, threads):
+    def _open_tflite(self, runtime, threads, reference_kernels=False):
         Interpreter, self.runtime, self.runtime_version = load_tflite_interpreter_class(runtime)
+        options = {"experimental_op_resolver_type": reference_resolver(Interpreter)} if reference_kernels else {}
+        if self.path.suffix.lower() == ".cc":
+            from edge_mnist.export.tflm import read_source
+
+            options["model_content"] = read_source(self.path)
+        else:
+            options["model_path"] = str(self.path)
         try:
-            self._interp = Interpreter(model_path=str(self.path), num_threads=threads)
+            self._interp = Interpreter(num_threads=threads, **options)
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(_tflite_load_error(self.path, exc)) from None
@@ -207,6 +244,22 @@ class Predictor:
         self._in_index, self._out_index = inp["index"], out["index"]
         self._batch = int(inp["shape"][0])
         self._run = self._run_tflite
+
+    def _open_micro(self):
+        from edge_mnist.export import tflm
+
+        data = tflm.read_model(self.path)
+        tflm.check_micro(data, self.path.name)
+        self.arena_bytes = tflm.find_arena(data, self.path.name)
+        # Exactly the measured arena: every inference here proves it is enough.
+        self._interp = tflm.interpreter(data, self.arena_bytes)
+        self.runtime, self.runtime_version = Runtime.TFLITE_MICRO, tflm.version()
+        inp, out = self._interp.get_input_details(0), self._interp.get_output_details(0)
+        self.layout = _layout(self.path, inp["shape"])
+        self.input_dtype = np.dtype(inp["dtype"])
+        self.input_quant, self.output_quant = _micro_quant(inp), _micro_quant(out)
+        self._batch = 1
+        self._run = self._run_micro
 
     def _open_onnx(self, threads):
         ort = require("onnxruntime")
@@ -286,6 +339,11 @@ class Predictor:
         self._interp.invoke()
         return self._interp.get_tensor(self._out_index)
 
+    def _run_micro(self, x: np.ndarray) -> np.ndarray:
+        self._interp.set_input(x, 0)
+        self._interp.invoke()
+        return self._interp.get_output(0)
+
     def _resize(self, n: int) -> None:
         self._interp.resize_tensor_input(self._in_index, [n, *self.layout.shape[1:]])
         self._interp.allocate_tensors()
@@ -328,6 +386,9 @@ class Predictor:
         if self.runtime is Runtime.ONNXRUNTIME:
             session, feed = self._session, {self._in_name: prepared}
             return lambda: session.run(None, feed)
+        if self.runtime is Runtime.TFLITE_MICRO:
+            self._interp.set_input(prepared, 0)
+            return self._interp.invoke
         if self._batch != 1:
             self._resize(1)
         self._interp.set_tensor(self._in_index, prepared)
