@@ -23,9 +23,16 @@ def _trained_is_current(model_dir: Path, preset: Preset, seed: int) -> dict | No
     return record
 
 
+def formats_for(preset: Preset) -> list:
+    """Every registry format; the firmware source (tflm) for the microcontroller preset only: the cnn's
+    596 KB int8 model fits few boards, and a TFLite Micro gate on 10,000 digits of it takes minutes."""
+    from edge_mnist.export.formats import FORMATS
+
+    return [f for f in FORMATS.values() if f.runtime != "tflm" or preset is Preset.EDGE]
+
+
 def run_pipeline(presets: list[Preset], out: Path, force: bool = False, seed: int = 0, data=None, echo=print) -> dict:
     """Train, export and verify each preset; raises ParityError (after echoing the summary) if any file failed its gate."""
-    from edge_mnist.export.formats import FORMATS
     from edge_mnist.export.parity import enforce
     from edge_mnist.export.run import export_model
     from edge_mnist.training import train
@@ -45,7 +52,7 @@ def run_pipeline(presets: list[Preset], out: Path, force: bool = False, seed: in
             row = {"model": preset.value, "accuracy": result.test_accuracy, "train_seconds": result.seconds, "trained": True}
         row["keras"] = str(keras_path)
         # A file is re-exported only if its source model or calibration changed; every file is re-verified.
-        report = export_model(keras_path, list(FORMATS.values()), mnist, seed=seed, reuse=not force, echo=lambda m, p=preset.value: echo(f"{p} {m}"))
+        report = export_model(keras_path, formats_for(preset), mnist, seed=seed, reuse=not force, echo=lambda m, p=preset.value: echo(f"{p} {m}"))
         row["exports"] = [
             {"format": r.format, "path": r.path, "size_bytes": r.size_bytes, "size_vs_float": r.size_vs_float, "status": r.status.value, "plots": list(r.plots), **r.figures}
             for r in report.rows

@@ -142,8 +142,21 @@ def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Setting
             "growth": end["peak"] - before["rss"],
         },
         "overhead": overhead(predictor, x, settings.runs),
+        **_micro(predictor),
         # The device-side promise, checked where it matters: in the process that did the measuring.
         "tensorflow_imported": "tensorflow" in sys.modules,
+    }
+
+
+def _micro(predictor: Predictor) -> dict:
+    if predictor.runtime is not Runtime.TFLITE_MICRO:
+        return {}
+    return {
+        "tflm": {
+            "arena_bytes": predictor.arena_bytes,
+            "kernels": "reference",
+            "timing": "this desktop running TensorFlow Lite Micro's reference kernels through its Python interpreter, not a microcontroller",
+        }
     }
 
 
