@@ -169,9 +169,8 @@ def _arena(path: Path) -> dict:
     try:
         from edge_mnist.export import tflm
 
-        data = path.read_bytes()
-        tflm.check_micro(data, path.name)
-        return {"bytes": tflm.find_arena(data, path.name), "runtime": tflm.micro_runtime(), "note": "measured: the smallest arena that ran the model"}
+        micro = tflm.measure(path.read_bytes(), path.name)
+        return {"bytes": micro.arena_bytes, "runtime": tflm.micro_runtime(), "note": "measured: the smallest arena that ran the model"}
     except EdgeMnistError as exc:  # a float model, an operator TFLM lacks, tflite-micro not installed
         return {"bytes": None, "runtime": None, "note": str(exc).splitlines()[0]}
 

@@ -249,8 +249,7 @@ class Predictor:
         from edge_mnist.export import tflm
 
         data = tflm.read_model(self.path)
-        tflm.check_micro(data, self.path.name)
-        self.arena_bytes = tflm.find_arena(data, self.path.name)
+        self.arena_bytes = tflm.measure(data, self.path.name).arena_bytes
         # Exactly the measured arena: every inference here proves it is enough.
         self._interp = tflm.interpreter(data, self.arena_bytes)
         self.runtime, self.runtime_version = Runtime.TFLITE_MICRO, tflm.version()

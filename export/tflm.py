@@ -9,8 +9,11 @@ generated source. The TFLite Micro Python package (`tflite-micro`) is a desktop-
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +136,7 @@ def interpreter(data: bytes, arena_bytes: int):
 
 
 def _runs(data: bytes, arena_bytes: int, log: list[str]) -> bool:
+    """One probe, in this process: can TFLite Micro allocate the model in this arena and run it once?"""
     with _captured_stderr(log):
         try:
             interp = interpreter(data, arena_bytes)
@@ -144,21 +148,78 @@ def _runs(data: bytes, arena_bytes: int, log: list[str]) -> bool:
     return True
 
 
-def check_micro(data: bytes, name: str = "model") -> tuple[str, ...]:
-    """Refuse what TFLite Micro cannot run as a firmware model; returns the operators.
+def _search(data: bytes, low: int, high: int) -> tuple[int | None, str]:
+    """(The smallest arena in (low, high] that runs the model, or None if `high` does not; TFLite Micro's log then.)
 
-    An operator TFLite Micro lacks is named from its own complaint; a float model is refused because
-    the firmware path is full-integer.
+    Bisection in child processes: some arenas too small for a model crash TFLite Micro's allocator
+    (a segmentation fault, not an error), which must not take this process down. A probe that crashes
+    the child counts as too small, and a new child goes on from there.
     """
+    first = True  # `high` itself is probed first
+    while True:
+        args = [sys.executable, "-m", "edge_mnist.export.tflm", str(low), str(high), str(int(first))]
+        done = subprocess.run(args, input=data, capture_output=True, timeout=600)
+        started = None
+        for line in done.stdout.decode().splitlines():
+            message = json.loads(line)
+            if "start" in message:
+                started = message["start"]
+            elif "result" in message:
+                return message["result"], ""
+            elif message["arena"] == high and first:
+                if not message["runs"]:
+                    return None, message["log"]
+                first, started = False, None
+            else:
+                low, high, started = (low, message["arena"], None) if message["runs"] else (message["arena"], high, None)
+        if started is None:
+            tail = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+            raise ModelError(f"TensorFlow Lite Micro's arena search failed ({tail[:200]})")
+        if first:
+            return None, f"TensorFlow Lite Micro crashed allocating it in {high} bytes"
+        low = started  # that probe crashed: too small
+
+
+def _search_child(low: int, high: int, probe_high: bool) -> None:
+    """The child's side of `_search`: model bytes on stdin, one JSON line per probe on stdout."""
+    data = sys.stdin.buffer.read()
+
+    def probe(arena: int) -> bool:
+        print(json.dumps({"start": arena}), flush=True)
+        log: list[str] = []
+        runs = _runs(data, arena, log)
+        print(json.dumps({"arena": arena, "runs": runs, "log": log[-1][-4000:]}), flush=True)
+        return runs
+
+    if probe_high and not probe(high):
+        return
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if probe(middle) else (middle, high)
+    print(json.dumps({"result": high}), flush=True)
+
+
+def runs_in(data: bytes, arena_bytes: int) -> bool:
+    """Whether TFLite Micro allocates and runs the model in exactly this arena (probed in a child process)."""
+    return _search(data, arena_bytes - 1, arena_bytes)[0] is not None
+
+
+def measure(data: bytes, name: str = "model", ceiling: int | None = None) -> MicroModel:
+    """The model as a firmware model: its operators and the smallest arena it runs in, measured.
+
+    Refused, in one line: an operator TensorFlow Lite Micro lacks (named from its own complaint), no
+    arena below the ceiling, or a float model (the firmware path is full-integer).
+    """
+    ceiling = ceiling or ARENA_CEILING
     ops = operators(data, name)
-    log: list[str] = []
-    if not _runs(data, ARENA_CEILING, log):
-        missing = re.search(r"Didn't find op for builtin opcode '(\w+)'", log[-1]) or re.search(r"Didn't find custom op for name '([\w-]+)'", log[-1])
+    arena, log = _search(data, 0, ceiling)
+    if arena is None:
+        missing = re.search(r"Didn't find op for builtin opcode '(\w+)'", log) or re.search(r"Didn't find custom op for name '([\w-]+)'", log)
         if missing:
             raise ModelError(f"{name}: needs operator {missing.group(1)}, which TensorFlow Lite Micro does not have")
-        if "Failed to resize buffer" in log[-1] or "Failed to allocate" in log[-1]:
-            raise ModelError(f"{name}: TensorFlow Lite Micro found no tensor arena below {ARENA_CEILING // 1024} KB that runs it")
-        first = next((line for line in log[-1].splitlines() if line.strip()), "no reason given")
+        if "crashed" in log or "Failed to resize buffer" in log or "Failed to allocate" in log:
+            raise ModelError(f"{name}: TensorFlow Lite Micro found no tensor arena below {ceiling // 1024} KB that runs it")
+        first = next((line for line in log.splitlines() if line.strip()), "no reason given")
         raise ModelError(f"{name}: TensorFlow Lite Micro cannot run it ({first[:200]})")
     tensor = float_tensor(data, name)
     if tensor is not None:
@@ -166,32 +227,7 @@ def check_micro(data: bytes, name: str = "model") -> tuple[str, ...]:
             f"{name}: a float model (tensor {tensor!r} is float); TensorFlow Lite Micro firmware takes full-integer models: "
             "export with --formats tflm (or tflite-int8)"
         )
-    return ops
-
-
-def find_arena(data: bytes, name: str = "model", ceiling: int | None = None) -> int:
-    """The smallest tensor arena, in bytes, in which TFLite Micro allocates and runs the model once.
-
-    Bisection on the real interpreter: what a board needs is measured, never estimated from tensor sizes.
-    """
-    ceiling = ceiling or ARENA_CEILING
-    log: list[str] = []
-    if not _runs(data, ceiling, log):
-        raise ModelError(f"{name}: TensorFlow Lite Micro found no tensor arena below {ceiling // 1024} KB that runs it")
-    low, high = 0, ceiling  # low fails, high runs
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _runs(data, middle, log):
-            high = middle
-        else:
-            low = middle
-        del log[:]
-    return high
-
-
-def measure(data: bytes, name: str = "model") -> MicroModel:
-    ops = check_micro(data, name)
-    return MicroModel(data, ops, find_arena(data, name))
+    return MicroModel(data, ops, arena)
 
 
 def version() -> str:
@@ -382,3 +418,7 @@ def export_tflm(model, calibration: np.ndarray, stem: str) -> dict[str, bytes]:
         return QuantParams(float(q["scales"][0]), int(q["zero_points"][0]), np.dtype(details["dtype"]).name)
 
     return render(stem, micro, quant(interp.get_input_details(0)), quant(interp.get_output_details(0)), calibration[0], f"edge-mnist {__version__}")
+
+
+if __name__ == "__main__":  # the arena search's child process
+    _search_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1")

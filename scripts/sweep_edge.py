@@ -99,7 +99,7 @@ def measure_int8(keras_path: str, mnist) -> dict:
     return {
         "int8_accuracy": accuracy,
         "int8_bytes": path.stat().st_size,
-        "arena_bytes": tflm.find_arena(path.read_bytes(), path.name),
+        "arena_bytes": tflm.measure(path.read_bytes(), path.name).arena_bytes,
         "macs": card["totals"]["macs"],
     }
 
