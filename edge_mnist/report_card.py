@@ -44,7 +44,7 @@ def report_card(path) -> dict:
         "path": str(path),
         "format": suffix.lstrip("."),
         "file_bytes": path.stat().st_size,
-        "layers": [asdict(layer) for layer in layers],
+        "layers": [{**asdict(layer), "output_shape": list(layer.output_shape)} for layer in layers],
         "totals": totals,
         "peak_activation_bytes": peak,
         **extra,
@@ -181,7 +181,12 @@ def _onnx(path: Path):
 
     onnx = require("onnx")
     try:
-        model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+        model = onnx.load(str(path))
+        for value in model.graph.input:  # one image: a fixed batch lets inference follow Shape/Reshape chains
+            dims = value.type.tensor_type.shape.dim
+            if dims and not dims[0].HasField("dim_value"):
+                dims[0].dim_value = 1
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
         raise ModelError(f"{path.name}: cannot load ONNX model ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
     graph = model.graph
@@ -225,9 +230,9 @@ def _onnx_macs(node, in_shapes: list, out_shape) -> int:
         weight = in_shapes[3 if node.op_type == "QLinearConv" else 1]
         return out * int(prod(weight[1:])) if weight else 0
     if node.op_type in ("MatMul", "MatMulInteger", "Gemm"):
-        a = in_shapes[0]
-        trans_a = any(att.name == "transA" and att.i for att in node.attribute)
-        return out * int(a[0] if trans_a else a[-1]) if a else 0
+        weight = in_shapes[1]  # [K, N], or [N, K] for a Gemm with transB
+        trans_b = any(att.name == "transB" and att.i for att in node.attribute)
+        return out * int(weight[-1] if trans_b else weight[-2]) if weight and len(weight) >= 2 else 0
     return 0
 
 

@@ -102,3 +102,17 @@ def full_cnn_int8(mnist, full_cnn) -> Path:
     calibration = representative_images(mnist.x_train, mnist.y_train, size=500, seed=0)
     path.write_bytes(fmt.exporter(load_keras_model(full_cnn.model_path), calibration))
     return path
+
+
+@pytest.fixture(scope="session")
+def small_edge_int8(mnist, small_edge) -> Path:
+    """`small_edge` as a full-integer int8 TFLite file (int8 input and output)."""
+    from edge_mnist.export.calibration import representative_images
+    from edge_mnist.export.formats import FORMATS
+    from edge_mnist.models import load_keras_model
+
+    fmt = FORMATS["tflite-int8"]
+    path = small_edge.with_name(f"edge{fmt.suffix}")
+    calibration = representative_images(mnist.x_train, mnist.y_train, size=500, seed=0)
+    path.write_bytes(fmt.exporter(load_keras_model(small_edge), calibration))
+    return path
