@@ -128,6 +128,93 @@ def run(args) -> None:
             print(json.dumps({k: row[k] for k in ("spec", "seed", "float_accuracy", "int8_accuracy", "macs", "int8_bytes", "arena_bytes", "train_seconds")}), flush=True)
 
 
+def cnn_macs() -> int:
+    """The cnn preset's MACs by the report card's count: the yardstick of the MAC budget."""
+    import tempfile
+
+    from edge_mnist.models import Preset, build_model
+    from edge_mnist.report_card import report_card
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_model(Preset.CNN).save(Path(tmp) / "cnn.keras")
+        return report_card(Path(tmp) / "cnn.keras")["totals"]["macs"]
+
+
+def meets(row: dict, budget: int) -> bool:
+    return (
+        row["int8_accuracy"] >= TARGET["int8_accuracy"]
+        and row["macs"] <= budget
+        and row["int8_bytes"] <= TARGET["int8_kb"] * 1024
+        and row["arena_bytes"] <= TARGET["arena_kb"] * 1024
+    )
+
+
+def pareto(rows: list[dict]) -> list[dict]:
+    """The points no other point beats on both MACs (fewer) and int8 accuracy (higher)."""
+    return [r for r in rows if not any(o["macs"] <= r["macs"] and o["int8_accuracy"] > r["int8_accuracy"] for o in rows)]
+
+
+def report(args) -> None:
+    rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+    budget = cnn_macs() * TARGET["mac_fraction"]
+    front = pareto(rows)
+    header = "| stage | spec | augmentation | epochs | seed | params | MACs | int8 | arena | float | int8 acc | train s | target |"
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+    for r in rows:
+        lines.append(
+            f"| {r['stage']} | `{r['spec']}` | {r['augmentation']} | {r['recipe']['epochs']} | {r['seed']} | {r['params']:,} | {r['macs']:,} |"
+            f" {r['int8_bytes'] / 1024:.1f} KB | {r['arena_bytes'] / 1024:.1f} KB | {r['float_accuracy']:.2f}% | {r['int8_accuracy']:.2f}% |"
+            f" {r['train_seconds']:.0f} | {'met' if meets(r, budget) else '-'}{' (front)' if r in front else ''} |"
+        )
+    print("\n".join(lines))
+    print(f"\nMAC budget: {budget:,.0f} (a quarter of the cnn preset's {budget * 4:,.0f}). CPU: {rows[0]['cpu']}; "
+          f"dates {min(r['date'] for r in rows)[:10]} to {max(r['date'] for r in rows)[:10]}.")
+    if args.chosen:
+        spec, augmentation, epochs = _key(args.chosen)
+        runs = [r for r in rows if (r["spec"], r["augmentation"], r["recipe"]["epochs"]) == (spec, augmentation, epochs)]
+        for key in ("float_accuracy", "int8_accuracy", "train_seconds"):
+            values = [r[key] for r in runs]
+            print(f"{spec} {augmentation} {epochs} epochs, seeds {[r['seed'] for r in runs]}: {key} mean {sum(values) / len(values):.2f}, min {min(values):.2f}, max {max(values):.2f}")
+    if args.plot:
+        _plot(rows, front, budget, Path(args.plot))
+        print(f"plot: {args.plot}")
+
+
+def _key(chosen: str | None):
+    if not chosen:
+        return None
+    spec, augmentation, epochs = chosen.split(":")
+    return spec, augmentation, int(epochs)
+
+
+def _plot(rows: list[dict], front: list[dict], budget: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for stage, marker in (("screen", "o"), ("full", "s"), ("seeds", "D")):
+        group = [r for r in rows if r["stage"] == stage]
+        if group:
+            sizes = [r["int8_bytes"] / 1024 * 4 for r in group]  # marker area follows the int8 file size
+            ax.scatter([r["macs"] / 1e6 for r in group], [r["int8_accuracy"] for r in group], s=sizes, marker=marker, alpha=0.6, label=f"{stage} (area ~ int8 KB)")
+    for r in rows:
+        ax.annotate(f"{r['spec']}\n{r['augmentation']}, {r['recipe']['epochs']} ep, {r['int8_bytes'] / 1024:.0f} KB", (r["macs"] / 1e6, r["int8_accuracy"]), fontsize=6, xytext=(4, 2), textcoords="offset points")
+    ordered = sorted(front, key=lambda r: r["macs"])
+    ax.step([r["macs"] / 1e6 for r in ordered], [r["int8_accuracy"] for r in ordered], where="post", color="black", linewidth=1, label="Pareto front")
+    ax.axhline(TARGET["int8_accuracy"], color="green", linestyle="--", linewidth=1, label="target 99.4% int8")
+    ax.axvline(budget / 1e6, color="red", linestyle="--", linewidth=1, label="MAC budget (cnn / 4)")
+    ax.set_xlabel("MACs per image (millions)")
+    ax.set_ylabel("int8 test accuracy (%)")
+    ax.set_title("edge preset sweep: int8 accuracy vs MACs (marker area ~ int8 file size)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _cpu() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -148,9 +235,12 @@ def main() -> None:
     r.add_argument("--seeds", type=int, nargs="+", default=[0])
     r.add_argument("--results", default="/work/runs/12/sweep/results.jsonl")
     r.add_argument("--out", default="/work/runs/12/sweep/models")
+    p = sub.add_parser("report", help="markdown table, seed summary and Pareto plot of a results file")
+    p.add_argument("--results", default="/work/runs/12/sweep/results.jsonl")
+    p.add_argument("--plot", default=None)
+    p.add_argument("--chosen", default=None, help="SPEC:AUGMENTATION:EPOCHS whose seeds to summarise")
     args = parser.parse_args()
-    if args.command == "run":
-        run(args)
+    (run if args.command == "run" else report)(args)
 
 
 if __name__ == "__main__":
