@@ -210,7 +210,7 @@ class Predictor:
             else:
                 self._open_tflite(runtime, threads, reference_kernels)
         else:
-            raise ModelError(f"{self.path}: unsupported model file (expected .tflite, .onnx or a tflm .cc source)")
+            raise ModelError(f"{self.path}: unsupported model file (expected .tflite or .onnx, or a tflm .cc source)")
         self.assumptions: list[str] = []
         self.scaling = self._choose_scaling(scaling)
         self.lut = self._input_lut()

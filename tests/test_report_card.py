@@ -89,3 +89,13 @@ def test_inspect_refuses_a_keras_model_that_is_not_an_mnist_classifier(tmp_path)
     keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs))).save(tmp_path / "cifar.keras")
     result = invoke("inspect", tmp_path / "cifar.keras")
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "not an MNIST classifier" in result.output
+
+
+def test_inspecting_a_tflite_file_never_imports_tensorflow(run_isolated, tiny_exports):
+    out = run_isolated(
+        "import sys\n"
+        "from edge_mnist.report_card import report_card\n"
+        f"card = report_card({str(tiny_exports['tflite-int8'])!r})\n"
+        "print(card['tflm_arena']['bytes'] > 0, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    assert out.strip() == "True []"
