@@ -66,24 +66,30 @@ def train(
         x, y = x[:train_limit], y[:train_limit]
     n_val = int(len(x) * VALIDATION_SPLIT)
     x_fit, y_fit, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+    if recipe.augment == "camera":
+        # Soft targets: camera-drawn digits keep their label, non-digits aim at a flat 0.1.
+        from edge_mnist.augment import camera_training_set
+
+        x_fit, y_fit = camera_training_set(x_fit, y_fit, seed=seed, progress=progress)
+        y_val = np.eye(10, dtype=np.float32)[y_val]
+        loss = keras.losses.CategoricalCrossentropy()
+    else:
+        y_fit, y_val = y_fit.astype(np.int32), y_val.astype(np.int32)
+        loss = keras.losses.SparseCategoricalCrossentropy()
     # The whole split fits in memory: cache once, reshuffle each epoch, overlap input with compute.
-    fit_ds = (
-        tf.data.Dataset.from_tensor_slices((normalize(x_fit), y_fit.astype(np.int32)))
-        .cache()
-        .shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True)
-        .batch(recipe.batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    val_ds = tf.data.Dataset.from_tensor_slices((normalize(x_val), y_val.astype(np.int32))).batch(1024).cache()
+    fit_ds = tf.data.Dataset.from_tensor_slices((normalize(x_fit), y_fit)).cache().shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True)
+    if recipe.augment == "affine":
+        turn = keras.Sequential([keras.layers.RandomRotation(0.03, seed=seed), keras.layers.RandomTranslation(0.1, 0.1, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)])
+        fit_ds = fit_ds.batch(recipe.batch_size).map(lambda images, labels: (turn(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        fit_ds = fit_ds.batch(recipe.batch_size)
+    fit_ds = fit_ds.prefetch(tf.data.AUTOTUNE)
+    val_ds = tf.data.Dataset.from_tensor_slices((normalize(x_val), y_val)).batch(1024).cache()
 
     precision = recipe.precision if recipe.precision == "float32" or native_bf16() else "float32"
     model = _build(keras, preset, precision)
     steps = math.ceil(len(x_fit) / recipe.batch_size) * recipe.epochs
-    model.compile(
-        optimizer=_optimizer(keras, recipe, steps),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=_optimizer(keras, recipe, steps), loss=loss, metrics=["accuracy"])
     callbacks = [_TqdmCallback(recipe.epochs)] if progress else []
     start = time.perf_counter()
     history = model.fit(fit_ds, validation_data=val_ds, epochs=recipe.epochs, verbose=0, callbacks=callbacks, shuffle=False)
@@ -93,8 +99,9 @@ def train(
         # is what gets evaluated, saved and exported.
         trained, model = model, _build(keras, preset, "float32")
         model.set_weights(trained.get_weights())
-        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    test_loss, test_accuracy = model.evaluate(normalize(data.x_test), data.y_test, batch_size=1024, verbose=0)
+        model.compile(loss=loss, metrics=["accuracy"])
+    y_test = np.eye(10, dtype=np.float32)[data.y_test] if recipe.augment == "camera" else data.y_test
+    test_loss, test_accuracy = model.evaluate(normalize(data.x_test), y_test, batch_size=1024, verbose=0)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Choose the `edge` preset: small CNNs trained, exported to int8 and measured for a microcontroller.
 
-Each candidate (a `small_cnn` spec, with or without augmentation) is trained with the given seed,
+Each candidate (a `small_cnn` spec, with or without the recipe's augmentation) is trained through
+`edge_mnist.training.train`, as the preset itself is, with the given seed,
 exported to full int8 (500 calibration images, seed 0) and measured: parameters, MACs (the report
 card's count), int8 file size, the TensorFlow Lite Micro arena (measured by bisection), float and int8
 test accuracy, and training time. Training time is wall-clock under whatever load the shared machine
@@ -19,69 +20,23 @@ import json
 import os
 import platform
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TARGET = {"int8_accuracy": 99.4, "mac_fraction": 0.25, "int8_kb": 100, "arena_kb": 64}
-AUGMENTATIONS = {
-    "none": None,
-    # Shifts, small rotations and zooms, how handwritten digits really vary: the training recipe's
-    # "affine" augmentation (rotation 0.03 of a turn, shift and zoom 10%, black fill).
-    "affine": {"translate": 0.1, "rotate": 0.03, "zoom": 0.1},
-}
 
 
-def _augmenter(keras, name: str, seed: int):
-    spec = AUGMENTATIONS[name]
-    if spec is None:
-        return None
-    layers = keras.layers
-    return keras.Sequential(
-        [
-            layers.RandomTranslation(spec["translate"], spec["translate"], fill_mode="constant", seed=seed),
-            layers.RandomRotation(spec["rotate"], fill_mode="constant", seed=seed + 1),
-            layers.RandomZoom(spec["zoom"], fill_mode="constant", seed=seed + 2),
-        ]
-    )
+def train_candidate(spec: str, recipe, seed: int, mnist, out: Path) -> dict:
+    """Train `spec` exactly as `edge-mnist train --model edge` would train the preset with these layers."""
+    from edge_mnist import models
+    from edge_mnist.training import train
 
-
-def train_candidate(spec: str, augmentation: str, recipe, seed: int, mnist, out: Path) -> dict:
-    import numpy as np
-
-    from edge_mnist._deps import require
-    from edge_mnist.data import normalize
-    from edge_mnist.models import small_cnn
-    from edge_mnist.training import VALIDATION_SPLIT, _optimizer
-
-    keras, tf = require("keras"), require("tensorflow")
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    x, y = mnist.x_train, mnist.y_train
-    n_val = int(len(x) * VALIDATION_SPLIT)
-    x_fit, y_fit = x[:-n_val], y[:-n_val]
-    fit = tf.data.Dataset.from_tensor_slices((normalize(x_fit), y_fit.astype(np.int32))).cache()
-    fit = fit.shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True).batch(recipe.batch_size)
-    augmenter = _augmenter(keras, augmentation, seed)
-    if augmenter is not None:
-        fit = fit.map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
-    fit = fit.prefetch(tf.data.AUTOTUNE)
-
-    inputs = keras.Input(shape=(28, 28, 1), name="image")
-    outputs = keras.layers.Dense(10, activation="softmax")(small_cnn(keras.layers, inputs, spec))
-    model = keras.Model(inputs, outputs, name="edge")
-    steps = -(-len(x_fit) // recipe.batch_size) * recipe.epochs
-    model.compile(optimizer=_optimizer(keras, recipe, steps), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    start = time.perf_counter()
-    model.fit(fit, epochs=recipe.epochs, verbose=0)
-    seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(normalize(mnist.x_test), mnist.y_test, batch_size=1024, verbose=0)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "edge.keras"
-    model.save(path)
-    return {"keras": str(path), "float_accuracy": float(accuracy) * 100, "train_seconds": seconds, "params": int(model.count_params())}
+    models.EDGE_LAYERS = spec  # the one training path: data split, optimizer, augmentation hook, seeds
+    result = train(models.Preset.EDGE, mnist, out, recipe=recipe, seed=seed, progress=False)
+    params = models.load_keras_model(result.model_path).count_params()
+    return {"keras": result.model_path, "float_accuracy": result.test_accuracy * 100, "train_seconds": result.seconds, "params": int(params)}
 
 
 def measure_int8(keras_path: str, mnist) -> dict:
@@ -112,7 +67,7 @@ def run(args) -> None:
     from edge_mnist.models import DEFAULT, Preset
 
     mnist = load_mnist()
-    recipe = replace(DEFAULT[Preset.EDGE], epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size)
+    recipe = replace(DEFAULT[Preset.EDGE], epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size, augment=args.augmentation)
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     for spec in args.specs:
@@ -120,7 +75,7 @@ def run(args) -> None:
             out = Path(args.out) / f"{args.stage}-{spec}-{args.augmentation}-e{args.epochs}-s{seed}"
             print(f"{spec} {args.augmentation} epochs={args.epochs} seed={seed}", flush=True)
             row = {"stage": args.stage, "spec": spec, "augmentation": args.augmentation, "seed": seed, "recipe": asdict(recipe)}
-            row |= train_candidate(spec, args.augmentation, recipe, seed, mnist, out)
+            row |= train_candidate(spec, recipe, seed, mnist, out)
             row |= measure_int8(row["keras"], mnist)
             row |= {"cpu": _cpu(), "load_after": os.getloadavg()[0], "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             with open(results, "a") as f:
@@ -228,7 +183,7 @@ def main() -> None:
     r = sub.add_parser("run", help="train and measure candidates; one JSON line each")
     r.add_argument("specs", nargs="+")
     r.add_argument("--stage", default="screen")
-    r.add_argument("--augmentation", choices=list(AUGMENTATIONS), default="none")
+    r.add_argument("--augmentation", choices=["none", "affine"], default="none", help="the training recipe's augment")
     r.add_argument("--epochs", type=int, default=4)
     r.add_argument("--learning-rate", type=float, default=0.004)
     r.add_argument("--batch-size", type=int, default=128)

@@ -9,11 +9,22 @@ import click
 
 from edge_mnist.camera.preprocess import PreprocessConfig, Threshold
 
-DEFAULT_MODEL = Path("artifacts/cnn/cnn.int8.tflite")
-
 model_option = click.option(
-    "--model", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True, help="Exported model: .tflite (int8 by default) or .onnx."
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Exported model, .tflite or .onnx [default: the best in artifacts/: cnn-camera, else cnn, edge, mlp (int8)].",
 )
+
+
+def _model(model: Path | None) -> Path:
+    from edge_mnist.camera.recognize import default_model
+
+    if model is not None:
+        return model
+    model = default_model()
+    click.echo(f"model: {model}", err=True)
+    return model
 confidence_option = click.option(
     "--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Drop digits the model is less sure of."
 )
@@ -51,7 +62,7 @@ def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, m
     require("cv2").setNumThreads(threads)
     address = parse_address(serve) if serve else None
     config = PreprocessConfig(threshold=Threshold(threshold))
-    recognizer = Recognizer(load_classifier(model, threads=threads), min_confidence=min_confidence, smooth=smooth, config=config)
+    recognizer = Recognizer(load_classifier(_model(model), threads=threads), min_confidence=min_confidence, smooth=smooth, config=config)
     window = server = log = None
     count, finished, interrupted = 0, False, False
     try:
@@ -100,12 +111,12 @@ def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, m
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--annotated", type=click.Path(path_type=Path), default=None, help="Also save the picture with boxes and labels here (.png or .jpg).")
 def read(image, model, min_confidence, threshold, as_json, annotated):
-    """Print the digits in one picture, left to right, top to bottom."""
+    """Print the numbers in one picture: one line per written line, a space between numbers."""
     from edge_mnist.camera.output import annotate, frame_record
     from edge_mnist.camera.recognize import Recognizer, load_classifier
     from edge_mnist.camera.sources import Frame, read_image
 
-    recognizer = Recognizer(load_classifier(model), min_confidence=min_confidence, config=PreprocessConfig(threshold=Threshold(threshold)))
+    recognizer = Recognizer(load_classifier(_model(model)), min_confidence=min_confidence, config=PreprocessConfig(threshold=Threshold(threshold)))
     frame = Frame(0, time.time(), image.name, read_image(image))
     result = recognizer.recognize(frame)
     if annotated is not None:
@@ -114,9 +125,11 @@ def read(image, model, min_confidence, threshold, as_json, annotated):
         click.echo(json.dumps(frame_record(result), indent=2))
         return
     click.echo(result.text or "(no digits found)")
-    for digit in result.digits:
-        x, y, w, h = digit.box
-        click.echo(f"  {digit.label}  confidence {digit.confidence:.2f}  box x={x} y={y} w={w} h={h}")
+    for number, line in ((n, i) for i, line in enumerate(result.lines, 1) for n in line.numbers):
+        click.echo(f"  line {line}  {number.text}")
+        for digit in number.digits:
+            x, y, w, h = digit.box
+            click.echo(f"    {digit.label}  confidence {digit.confidence:.2f}  box x={x} y={y} w={w} h={h}")
 
 
 def _write_image(path: Path, image) -> None:

@@ -18,15 +18,27 @@ WINDOW = "edge-mnist camera"
 
 
 def frame_record(result: FrameResult) -> dict:
-    """One JSON line per frame: stable keys, boxes as [x, y, w, h] in frame pixels."""
+    """One JSON line per frame: stable keys, boxes as [x, y, w, h] in frame pixels.
+
+    `text` has one line per written line and a space between numbers; `lines` holds the same as
+    lines of numbers of digits; `digits` is every digit in reading order, for scripts that want a flat list.
+    """
     return {
         "frame": result.index,
         "timestamp": round(result.timestamp, 3),
         "source": result.source,
         "text": result.text,
-        "digits": [{"label": d.label, "confidence": d.confidence, "box": list(d.box)} for d in result.digits],
+        "lines": [
+            {"text": line.text, "numbers": [{"text": number.text, "digits": [_digit(d) for d in number.digits]} for number in line.numbers]}
+            for line in result.lines
+        ],
+        "digits": [_digit(d) for d in result.digits],
         "timings_ms": result.timings_ms,
     }
+
+
+def _digit(d) -> dict:
+    return {"label": d.label, "confidence": d.confidence, "box": list(d.box)}
 
 
 class JsonLines:

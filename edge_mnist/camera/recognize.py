@@ -1,22 +1,64 @@
-"""From a frame to digits: find regions, classify them in one batched call, order and filter them."""
+"""From a frame to written lines of numbers of digits.
+
+Find the ink and group its pieces into glyphs (preprocess), follow the glyphs into lines (layout),
+then let the classifier decide how each line is cut into digits: every glyph whole, a glyph wider
+than a digit cut where its ink is thinnest (or evenly, for overlapping loops), and glyphs broken
+apart joined, all classified in one batched call; per line, the cutting that the classifier is
+most sure of wins, each extra cut paying a price so that a digit is not cut in two for a small gain.
+Marks too small to be digits, and glyphs the classifier does not take for digits, separate numbers.
+"""
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from edge_mnist.camera.preprocess import Box, PreprocessConfig, find_regions
+from edge_mnist._deps import require
+from edge_mnist.camera.layout import LayoutConfig, build_lines, group_pieces, split_numbers, union_box
+from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask
 from edge_mnist.camera.sources import Frame
+from edge_mnist.errors import ModelError
 from edge_mnist.runtime import OutputKind, Predictor, Runtime
+
+SPLIT_COST = 0.7  # log-confidence a glyph must gain per digit it is cut into
+SPLIT_WIDTH = 0.85  # glyphs wider than this many line heights may be two or more digits run together...
+SURE = 0.9  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
+DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
+MAX_CROPS = 400  # classifier inputs per frame at most: a frame of noise costs bounded time
+
 
 @dataclass(frozen=True)
 class Digit:
     label: int
     confidence: float
-    box: Box
+    box: Box  # x, y, w, h in frame pixels
+
+
+@dataclass(frozen=True)
+class Number:
+    digits: tuple[Digit, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(str(d.label) for d in self.digits)
+
+
+@dataclass(frozen=True)
+class Line:
+    numbers: tuple[Number, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(n.text for n in self.numbers)
+
+    @property
+    def digits(self) -> tuple[Digit, ...]:
+        return tuple(d for n in self.numbers for d in n.digits)
 
 
 @dataclass(frozen=True)
@@ -24,12 +66,31 @@ class FrameResult:
     index: int
     timestamp: float  # seconds since the epoch, when the frame was captured
     source: str  # the frame's file name, or the source it came from
-    digits: tuple[Digit, ...]
+    lines: tuple[Line, ...]  # top to bottom
     timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess, infer, postprocess, total
 
     @property
+    def digits(self) -> tuple[Digit, ...]:
+        """Every digit in reading order."""
+        return tuple(d for line in self.lines for d in line.digits)
+
+    @property
     def text(self) -> str:
-        return "".join(str(d.label) for d in self.digits)
+        """One line per written line, a space between numbers."""
+        return "\n".join(line.text for line in self.lines)
+
+
+# What `camera` and `read` use when no model is named, best first: the camera-trained CNN reads real
+# handwriting best; the plain CNN, the small edge CNN and the MLP are MNIST-only.
+CAMERA_MODELS = ("cnn-camera/cnn-camera.int8.tflite", "cnn/cnn.int8.tflite", "edge/edge.int8.tflite", "mlp/mlp.int8.tflite")
+
+
+def default_model(artifacts: Path = Path("artifacts")) -> Path:
+    """The best model present under `artifacts` (what `edge-mnist pipeline` writes)."""
+    for name in CAMERA_MODELS:
+        if (artifacts / name).is_file():
+            return artifacts / name
+    raise ModelError(f"no model given and none found in {artifacts}/ (looked for {', '.join(CAMERA_MODELS)}); run `edge-mnist pipeline` or pass --model")
 
 
 def load_classifier(model, runtime: Runtime | None = None, threads: int | None = 1) -> Predictor:
@@ -38,28 +99,8 @@ def load_classifier(model, runtime: Runtime | None = None, threads: int | None =
     return Predictor(model, runtime=runtime, threads=threads, scaling=None)
 
 
-def reading_order(digits: list[Digit]) -> list[Digit]:
-    """Left to right within a line, lines top to bottom; a digit joins a line its vertical centre falls inside."""
-    lines: list[list[Digit]] = []
-    for digit in sorted(digits, key=lambda d: d.box[1]):
-        centre = digit.box[1] + digit.box[3] / 2
-        for line in lines:
-            top = min(d.box[1] for d in line)
-            bottom = max(d.box[1] + d.box[3] for d in line)
-            if top <= centre <= bottom:
-                line.append(digit)
-                break
-        else:
-            lines.append([digit])
-    return [d for line in lines for d in sorted(line, key=lambda d: d.box[0])]
-
-
 def classify(predictor: Predictor, images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) uint8 -> (N, 10) probabilities, all regions of a frame in one batched call.
-
-    The batch is not padded to a fixed size: with the int8 cnn, resizing the interpreter when the
-    region count changes costs about as much as two padding images would (~0.08 ms).
-    """
+    """(N, 28, 28) uint8 -> (N, 10) probabilities, all crops of a frame in one batched call."""
     if len(images) == 0:
         return np.zeros((0, 10), np.float32)
     scores = predictor.predict(images)
@@ -67,6 +108,308 @@ def classify(predictor: Predictor, images: np.ndarray) -> np.ndarray:
         return scores  # every edge-mnist model ends in softmax
     exp = np.exp(scores - scores.max(axis=1, keepdims=True))  # a foreign model's logits: confidences need probabilities
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class _Glyph:
+    ids: list[int]  # labels of its pieces in the ink
+    box: Box  # working pixels
+    image: np.ndarray  # its ink upright (turned level with its line), at line scale, strokes normalised
+    to_frame: np.ndarray  # 2x3 affine: pixel of `image` -> working pixel
+
+
+@dataclass
+class _Segment:
+    glyph: int  # first glyph (index within the line)
+    last: int  # last glyph: > glyph for glyphs joined
+    columns: tuple[int, int] | None  # cut of one glyph's upright image, or None for whole glyphs
+    crop: int  # row of its image in the frame's batch
+
+
+@dataclass
+class _Line:
+    glyphs: list[_Glyph]  # left to right
+    angle: float  # the writing's direction (radians, positive = falling)
+    turn: float  # how far its glyphs were turned to stand upright
+    height: float  # its digits' height, working pixels
+    marks: list[Box]  # dots, dashes and commas on it (working pixels): they separate numbers
+    segments: list[_Segment]  # what was classified
+
+
+def _stack(crops: list) -> np.ndarray:
+    return np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
+
+
+def _upright(ink: Ink, ids: list[int], box: Box, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    image = piece_mask(ink, ids, box)
+    offset = np.float32([[1, 0, box[0]], [0, 1, box[1]]])
+    if abs(angle) < DESKEW:
+        return image, offset
+    cv2 = require("cv2")
+    h, w = image.shape
+    cos, sin = abs(math.cos(angle)), abs(math.sin(angle))
+    size = (int(math.ceil(w * cos + h * sin)) + 2, int(math.ceil(w * sin + h * cos)) + 2)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), math.degrees(angle), 1.0)
+    turn[:, 2] += (size[0] / 2 - w / 2, size[1] / 2 - h / 2)
+    upright = cv2.warpAffine(image, turn, size, flags=cv2.INTER_NEAREST)
+    back = cv2.invertAffineTransform(turn)
+    return upright, offset @ np.vstack([back, [0, 0, 1]])
+
+
+def _tight(image: np.ndarray) -> np.ndarray | None:
+    cv2 = require("cv2")
+    x, y, w, h = cv2.boundingRect(image)
+    return image[y : y + h, x : x + w] if w and h else None
+
+
+def _at_line_scale(image: np.ndarray, to_working: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """The glyph scaled so its line's digits are WORK_SIDE px tall, strokes brought to MNIST's width once
+    for all the ways it may be cut; and the affine from its pixels back to working pixels."""
+    cv2 = require("cv2")
+    scale = WORK_SIDE / height
+    h, w = image.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    back = np.float32([[1 / scale, 0, -PAD / scale], [0, 1 / scale, -PAD / scale], [0, 0, 1]])
+    return normalize_stroke(scaled), to_working @ back
+
+
+def _cuts(image: np.ndarray, height: float) -> list[int]:
+    """Candidate cut columns of a glyph too wide for one digit: where its ink is thinnest, and even
+    spacings for 2-4 digits (loops that overlap, like a written 000, have no thin place)."""
+    width = image.shape[1]
+    counts = np.convolve((image > 0).sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
+    margin = max(2, int(0.1 * height))
+    inner = np.arange(margin, width - margin)
+    minima = [int(c) for c in inner if counts[c] <= counts[c - 1] and counts[c] <= counts[c + 1] and counts[c] < 0.6 * counts.max()]
+    minima = sorted(minima, key=lambda c: counts[c])[:3]
+    expected = width / (0.6 * height)
+    even = [round(width * i / k) for k in range(2, 5) if abs(k - expected) <= 1.5 for i in range(1, k)]
+    cuts: list[int] = []
+    for c in sorted(minima + even):
+        if margin <= c <= width - margin and all(abs(c - d) >= 0.08 * height for d in cuts):
+            cuts.append(c)
+    return cuts
+
+
+class Recognizer:
+    """Digits of a frame with one model; keeps state only for smoothing."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        min_confidence: float = 0.5,
+        smooth: int = 0,
+        config: PreprocessConfig = PreprocessConfig(),
+        layout: LayoutConfig = LayoutConfig(),
+    ):
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be between 0 and 1, got {min_confidence}")
+        self.predictor = predictor
+        self.min_confidence = min_confidence
+        self.config = config
+        self.layout = layout
+        self.smoother = Smoother(smooth) if smooth > 1 else None
+
+    def recognize(self, frame: Frame) -> FrameResult:
+        start = time.perf_counter_ns()
+        ink = find_ink(frame.image, self.config)
+        lines = self._lines(ink)
+        crops: list[np.ndarray] = []
+        for line in lines:
+            self._whole_segments(ink, line, crops)
+        infer = -time.perf_counter_ns()
+        scores = classify(self.predictor, _stack(crops))
+        infer += time.perf_counter_ns()
+        # A second look, at glyphs too wide for one digit that the classifier is unsure of (or that are
+        # far too wide to be one): their cuts, in a second batch.
+        first = len(crops)
+        for line in lines:
+            self._cut_segments(line, scores, crops)
+        if len(crops) > first:
+            infer -= time.perf_counter_ns()
+            scores = np.concatenate([scores, classify(self.predictor, _stack(crops[first:]))])
+            infer += time.perf_counter_ns()
+        read = time.perf_counter_ns()
+        result_lines = self._read_lines(ink, lines, scores)
+        done = time.perf_counter_ns()
+        timings = {
+            "preprocess": (read - start - infer) / 1e6,
+            "infer": infer / 1e6,
+            "postprocess": (done - read) / 1e6,
+            "total": (done - start) / 1e6,
+        }
+        return FrameResult(frame.index, frame.timestamp, frame.name, tuple(result_lines), {k: round(v, 3) for k, v in timings.items()})
+
+    # -- what to classify ----------------------------------------------------------------------
+    def _lines(self, ink: Ink) -> list[_Line]:
+        groups = group_pieces(ink.boxes)
+        boxes = [union_box(ink.boxes[g]) for g in groups]
+        ids = [[int(ink.ids[i]) for i in g] for g in groups]
+        fill = [ink.areas[g].sum() / (b[2] * b[3]) for g, b in zip(groups, boxes)]
+        # A solid round blob (a big dot, a punched hole) is a mark; digits are strokes with paper between.
+        digit_like = [b[3] >= self.layout.min_height and not (f > 0.7 and 0.6 < b[2] / b[3] < 1.7) for b, f in zip(boxes, fill)]
+        tall = [k for k, ok in enumerate(digit_like) if ok]
+        small = [boxes[k] for k, ok in enumerate(digit_like) if not ok]
+        line_members, angles = build_lines([boxes[k] for k in tall], self.layout)
+        lines = []
+        for members, angle in zip(line_members, angles):
+            members = [tall[m] for m in members]
+            # A page held askew turns its digits with its lines; writing that climbs across a level page
+            # does not. Turning by half the line's angle is never more than half wrong, and two glyphs
+            # are no line to go by.
+            turn = 0.5 * angle if len(members) >= 3 else 0.0
+            uprights = [_upright(ink, ids[k], boxes[k], turn) for k in members]
+            height = float(np.median([image.shape[0] for image, _ in uprights]))
+            line = _Line([], angle, turn, height, [], [])
+            for k, (image, to_working) in zip(members, uprights):
+                if image.shape[0] < self.layout.mark_height * height:
+                    line.marks.append(boxes[k])
+                else:
+                    line.glyphs.append(_Glyph(ids[k], boxes[k], *_at_line_scale(image, to_working, height)))
+            lines.append(line)
+        _assign_marks(small, lines)
+        return lines
+
+    def _add(self, line: _Line, crops: list, first: int, last: int, columns, image: np.ndarray) -> None:
+        if len(crops) >= MAX_CROPS:
+            return
+        tight = _tight(image)
+        if tight is not None:
+            crops.append(mnist_style(tight, normalize_stroke=False))  # the glyph's strokes are normalised already
+            line.segments.append(_Segment(first, last, columns, len(crops) - 1))
+
+    def _whole_segments(self, ink: Ink, line: _Line, crops: list) -> None:
+        glyphs = line.glyphs
+        for i, glyph in enumerate(glyphs):
+            self._add(line, crops, i, i, None, glyph.image)
+            # A digit broken into side-by-side pieces (a faint joint, an open 4): try it joined with its
+            # neighbours, where they nearly touch and one is too short or too thin to be a digit of this line.
+            for j in range(i + 1, min(i + 3, len(glyphs))):
+                joined_box = union_box([g.box for g in glyphs[i : j + 1]])
+                gap = glyphs[j].box[0] - (glyphs[j - 1].box[0] + glyphs[j - 1].box[2])
+                if gap > 0.15 * line.height or max(joined_box[2], joined_box[3]) > 1.3 * line.height or joined_box[2] > 1.0 * line.height:
+                    break
+                if all(g.image.shape[0] - 2 * PAD >= 0.8 * WORK_SIDE and g.image.shape[1] - 2 * PAD >= 0.3 * WORK_SIDE for g in glyphs[i : j + 1]):
+                    continue
+                joined_ids = [k for g in glyphs[i : j + 1] for k in g.ids]
+                self._add(line, crops, i, j, None, _at_line_scale(*_upright(ink, joined_ids, joined_box, line.turn), line.height)[0])
+
+    def _cut_segments(self, line: _Line, scores: np.ndarray, crops: list) -> None:
+        whole = {s.glyph: float(scores[s.crop].max()) for s in line.segments if s.columns is None and s.last == s.glyph}
+        for i, glyph in enumerate(line.glyphs):
+            width = (glyph.image.shape[1] - 2 * PAD) / WORK_SIDE  # in digit heights
+            if width <= SPLIT_WIDTH or (whole.get(i, 0.0) >= SURE and width <= 1.25):
+                continue
+            # Pieces run from one cut to the next or the one after: a digit is never wider than two.
+            cuts = [0, *_cuts(glyph.image, WORK_SIDE), glyph.image.shape[1]]
+            for a in range(len(cuts) - 1):
+                for b in range(a + 1, min(a + 3, len(cuts))):
+                    if (a, b) != (0, len(cuts) - 1) and 0.1 * WORK_SIDE <= cuts[b] - cuts[a] <= 1.05 * WORK_SIDE + 2 * PAD:
+                        part = np.zeros_like(glyph.image)
+                        part[:, cuts[a] : cuts[b]] = glyph.image[:, cuts[a] : cuts[b]]
+                        self._add(line, crops, i, i, (cuts[a], cuts[b]), part)
+
+    # -- what was read -------------------------------------------------------------------------
+    def _read_lines(self, ink: Ink, lines: list[_Line], scores: np.ndarray) -> list[Line]:
+        chosen = [_best_cutting(line.glyphs, line.segments, scores) for line in lines]
+        boxes = [[self._frame_box(ink, s, line.glyphs) for s in segments] for line, segments in zip(lines, chosen)]
+        line_scores = [scores[[s.crop for s in segments]] if segments else np.zeros((0, 10), np.float32) for segments in chosen]
+        if self.smoother is not None:
+            flat_boxes = [b for bs in boxes for b in bs]
+            flat = self.smoother.update(flat_boxes, np.concatenate(line_scores) if flat_boxes else np.zeros((0, 10), np.float32))
+            sizes = np.cumsum([0] + [len(bs) for bs in boxes])
+            line_scores = [flat[sizes[k] : sizes[k + 1]] for k in range(len(boxes))]
+        result = []
+        for line, line_boxes, line_score in zip(lines, boxes, line_scores):
+            digits, separators = [], [_scaled(b, ink.scale) for b in line.marks]
+            for box, score in zip(line_boxes, line_score):
+                label, confidence = int(score.argmax()), float(score.max())
+                if confidence >= self.min_confidence:
+                    digits.append(Digit(label, round(confidence, 4), box))
+                else:
+                    separators.append(box)  # not a digit: a letter, a symbol, a blot
+            numbers = split_numbers([d.box for d in digits], separators, line.angle, self.layout)
+            if digits:
+                result.append(Line(tuple(Number(tuple(digits[i] for i in number)) for number in numbers)))
+        return result
+
+    def _frame_box(self, ink: Ink, segment: _Segment, glyphs: list[_Glyph]) -> Box:
+        if segment.columns is None:
+            box = union_box([g.box for g in glyphs[segment.glyph : segment.last + 1]])
+            return _scaled(box, ink.scale)
+        glyph = glyphs[segment.glyph]
+        a, b = segment.columns
+        part = glyph.image[:, a:b]
+        ys = np.nonzero(part.any(axis=1))[0]
+        top, bottom = (int(ys.min()), int(ys.max()) + 1) if len(ys) else (0, part.shape[0])
+        corners = np.float32([[a, top, 1], [b, top, 1], [a, bottom, 1], [b, bottom, 1]]) @ glyph.to_frame.T
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+        return _scaled((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), ink.scale)
+
+
+def _scaled(box: Box, scale: float) -> Box:
+    if scale == 1.0:
+        return tuple(int(v) for v in box)
+    x, y, w, h = box
+    return int(x * scale), int(y * scale), max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+
+
+def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.ndarray) -> list[_Segment]:
+    """The segments that cover the line's glyphs once each with the highest total log-confidence.
+
+    Glyph g spans [g, g + 1) on a number line and a cut at column c of it sits at g + c / width, so a
+    segment is an interval and the best cutting is a best path from 0 to the glyph count. Each piece
+    of a cut glyph pays SPLIT_COST.
+    """
+
+    def span(s: _Segment) -> tuple[float, float]:
+        if s.columns is None:
+            return float(s.glyph), float(s.last + 1)
+        width = glyphs[s.glyph].image.shape[1]
+        return s.glyph + s.columns[0] / width, s.glyph + s.columns[1] / width
+
+    by_end: dict[float, list[_Segment]] = {}
+    for s in segments:
+        by_end.setdefault(span(s)[1], []).append(s)
+    best: dict[float, tuple[float, _Segment | None]] = {0.0: (0.0, None)}
+    for end in sorted(by_end):
+        options = []
+        for s in by_end[end]:
+            begin = span(s)[0]
+            if begin in best:
+                gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if s.columns is not None else 0.0)
+                options.append((best[begin][0] + gain, s))
+        if options:
+            best[end] = max(options, key=lambda o: o[0])
+    position, chosen = float(len(glyphs)), []
+    if position not in best:
+        return []
+    while position > 0:
+        s = best[position][1]
+        chosen.append(s)
+        position = span(s)[0]
+    return chosen[::-1]
+
+
+def _assign_marks(small: list[Box], lines: list[_Line]) -> None:
+    """Put each small mark (a dot, a comma, a dash) with the line whose band it lies in, as a separator."""
+    for box in small:
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        for line in lines:
+            if not line.glyphs:
+                continue
+            x0 = min(g.box[0] for g in line.glyphs)
+            x1 = max(g.box[0] + g.box[2] for g in line.glyphs)
+            if not x0 < cx < x1:
+                continue
+            centres = np.array([[g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2] for g in line.glyphs])
+            nearest = centres[np.argmin(np.abs(centres[:, 0] - cx))]
+            expected = nearest[1] + math.tan(line.angle) * (cx - nearest[0])
+            if abs(cy - expected) <= 0.7 * line.height:
+                line.marks.append(box)
+                break
 
 
 class Smoother:
@@ -101,42 +444,6 @@ def _iou(a: Box, b: Box) -> float:
     inter = ix * iy
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union else 0.0
-
-
-class Recognizer:
-    """Digits of a frame with one model; keeps state only for smoothing."""
-
-    def __init__(self, predictor: Predictor, min_confidence: float = 0.5, smooth: int = 0, config: PreprocessConfig = PreprocessConfig()):
-        if not 0.0 <= min_confidence <= 1.0:
-            raise ValueError(f"min_confidence must be between 0 and 1, got {min_confidence}")
-        self.predictor = predictor
-        self.min_confidence = min_confidence
-        self.config = config
-        self.smoother = Smoother(smooth) if smooth > 1 else None
-
-    def recognize(self, frame: Frame) -> FrameResult:
-        start = time.perf_counter_ns()
-        regions = find_regions(frame.image, self.config)
-        found = time.perf_counter_ns()
-        scores = classify(self.predictor, regions.images)
-        inferred = time.perf_counter_ns()
-        if self.smoother is not None:
-            scores = self.smoother.update(regions.boxes, scores)
-        labels, confidences = scores.argmax(axis=1), scores.max(axis=1)
-        digits = [
-            Digit(int(label), round(float(conf), 4), tuple(int(v) for v in box))
-            for label, conf, box in zip(labels, confidences, regions.boxes)
-            if conf >= self.min_confidence
-        ]
-        ordered = tuple(reading_order(digits))
-        done = time.perf_counter_ns()
-        timings = {
-            "preprocess": (found - start) / 1e6,
-            "infer": (inferred - found) / 1e6,
-            "postprocess": (done - inferred) / 1e6,
-            "total": (done - start) / 1e6,
-        }
-        return FrameResult(frame.index, frame.timestamp, frame.name, ordered, {k: round(v, 3) for k, v in timings.items()})
 
 
 def recognize_frames(recognizer: Recognizer, frames: Iterable[Frame]) -> Iterator[FrameResult]:

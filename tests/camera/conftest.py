@@ -20,11 +20,11 @@ class CameraData:
 
 @pytest.fixture(scope="session")
 def camera_data(mnist, tmp_path_factory) -> CameraData:
-    """60 seeded 640x480 frames of 5-10 MNIST test digits each, as images and as an MJPEG video."""
+    """60 seeded 640x480 photos of handwritten numbers (3-12 MNIST test digits each), as images and as an MJPEG video."""
     from edge_mnist.camera.synth import VIDEO_NAME, make_dataset
 
     folder = tmp_path_factory.mktemp("camera_data")
-    labels = make_dataset(folder, mnist, frames=FRAMES, digits=(5, 10), seed=SEED)
+    labels = make_dataset(folder, mnist, frames=FRAMES, seed=SEED)
     return CameraData(folder, folder / VIDEO_NAME, labels, FRAMES)
 
 

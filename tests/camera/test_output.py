@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 
 from edge_mnist.camera.output import FpsMeter, JsonLines, OutputError, annotate, display_available, frame_record
-from edge_mnist.camera.recognize import Digit, FrameResult
+from edge_mnist.camera.recognize import Digit, FrameResult, Line, Number
 
-RESULT = FrameResult(7, 1700000000.123456, "frame_0007.jpg", (Digit(4, 0.98765, (10, 20, 30, 40)), Digit(2, 0.9, (60, 20, 30, 40))), {"preprocess": 1.2, "infer": 0.8, "postprocess": 0.01, "total": 2.01})
+FOUR, TWO, SEVEN = Digit(4, 0.98765, (10, 20, 30, 40)), Digit(2, 0.9, (60, 20, 30, 40)), Digit(7, 0.75, (160, 20, 30, 40))
+RESULT = FrameResult(
+    7,
+    1700000000.123456,
+    "frame_0007.jpg",
+    (Line((Number((FOUR, TWO)),)), Line((Number((SEVEN,)), Number((TWO,))))),
+    {"preprocess": 1.2, "infer": 0.8, "postprocess": 0.01, "total": 2.01},
+)
+
+
+def digit(d):
+    return {"label": d.label, "confidence": d.confidence, "box": list(d.box)}
 
 
 def test_frame_record_is_plain_json():
@@ -15,8 +26,12 @@ def test_frame_record_is_plain_json():
         "frame": 7,
         "timestamp": 1700000000.123,
         "source": "frame_0007.jpg",
-        "text": "42",
-        "digits": [{"label": 4, "confidence": 0.98765, "box": [10, 20, 30, 40]}, {"label": 2, "confidence": 0.9, "box": [60, 20, 30, 40]}],
+        "text": "42\n7 2",
+        "lines": [
+            {"text": "42", "numbers": [{"text": "42", "digits": [digit(FOUR), digit(TWO)]}]},
+            {"text": "7 2", "numbers": [{"text": "7", "digits": [digit(SEVEN)]}, {"text": "2", "digits": [digit(TWO)]}]},
+        ],
+        "digits": [digit(FOUR), digit(TWO), digit(SEVEN), digit(TWO)],
         "timings_ms": {"preprocess": 1.2, "infer": 0.8, "postprocess": 0.01, "total": 2.01},
     }
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edge_mnist.camera.preprocess import PreprocessConfig, Threshold, find_regions, mnist_style
+from edge_mnist.camera.preprocess import PreprocessConfig, Threshold, find_ink, mnist_style, width_at_40
 
 cv2 = pytest.importorskip("cv2")
 
@@ -20,7 +20,7 @@ def test_mnist_style_remakes_mnist_geometry(mnist):
     """Cut an MNIST digit out, blow it up, and mnist_style must put it back as MNIST had it."""
     for digit in mnist.x_test[:50]:
         big = cv2.resize(_tight(digit), None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
-        out = mnist_style(big)
+        out = mnist_style(big, normalize_stroke=False)
         ink = _tight(out > 30)
         assert out.shape == (28, 28) and out.dtype == np.uint8
         assert 19 <= max(ink.shape) <= 21  # longer side 20 px
@@ -29,37 +29,98 @@ def test_mnist_style_remakes_mnist_geometry(mnist):
         assert np.corrcoef(out.ravel(), digit.ravel().astype(np.float32))[0, 1] > 0.8
 
 
-def _page(mnist, light_ramp=0.0):
-    """A gray page (dark ink on white) with three MNIST digits and four things that are not digits."""
+def test_stroke_normalisation_leaves_mnists_own_strokes_alone(mnist):
+    same = [
+        np.corrcoef(mnist_style(cv2.resize(_tight(d), None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)).ravel(), d.ravel().astype(np.float32))[0, 1] > 0.8
+        for d in mnist.x_test[:200]
+    ]
+    assert np.mean(same) >= 0.9
+
+
+def _width(image):
+    return width_at_40(_tight(image))
+
+
+@pytest.mark.parametrize("pen", [1, 3, 60])
+def test_hairlines_and_markers_come_out_as_mnist_writes(mnist, pen):
+    """A 7 drawn 150 px tall with a hairline, a fine pen and a fat marker: each leaves mnist_style solid and
+    as wide as MNIST's own strokes (its 5th-95th percentile, measured the same way)."""
+    low, high = np.percentile([_width(d) for d in mnist.x_test[:1000]], [5, 95])
+    canvas = np.zeros((240, 180), np.uint8)
+    cv2.polylines(canvas, [np.array([[40, 40], [140, 40], [70, 200]])], False, 255, pen)
+    seven = _tight(canvas)  # the reader crops tight
+    out, plain = mnist_style(seven), mnist_style(seven, normalize_stroke=False)
+    assert out.max() >= 200 and low <= _width(out) <= 1.05 * high
+    if pen == 1:
+        assert plain.max() < 100  # without the normalisation: a faint trace
+
+
+def _page(mnist, light_ramp=0.0, ink=30):
+    """A gray page (dark ink on white) with three MNIST digits."""
     yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
     page = 215 * (1 - light_ramp * xx / 640)
-    truths = []
-    for i, (x, y) in enumerate([(100, 150), (300, 160), (480, 300)]):
-        digit = cv2.resize(mnist.x_test[i], (84, 84), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
-        patch = page[y : y + 84, x : x + 84]
-        page[y : y + 84, x : x + 84] = patch * (1 - np.clip(digit, 0, 1)) + 30 * np.clip(digit, 0, 1)
-        truths.append((x, y, int(mnist.y_test[i])))
-    page[0:200, 0:25] = 30  # cut by the frame edge
-    page[400:404, 200:204] = 30  # a speck
-    page[60:70, 300:600] = 30  # a line: the wrong shape
-    page[40:440, 600:620] = 30  # a tall bar: too large
-    return np.clip(page, 0, 255).astype(np.uint8), truths
+    spots = [(100, 150), (300, 160), (480, 300)]
+    for i, (x, y) in enumerate(spots):
+        _paste(page, mnist.x_test[i], x, y, ink)
+    return page, spots
+
+
+def _paste(page, digit, x, y, ink, size=84):
+    digit = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    patch = page[y : y + size, x : x + size]
+    page[y : y + size, x : x + size] = patch * (1 - np.clip(digit, 0, 1)) + ink * np.clip(digit, 0, 1)
+
+
+def _boxes_inside(ink, spots, size=84):
+    found = []
+    for x, y in spots:
+        inside = [b for b in ink.boxes if x <= b[0] and b[0] + b[2] <= x + size and y <= b[1] and b[1] + b[3] <= y + size]
+        found.append(bool(inside))
+    return found
 
 
 @pytest.mark.parametrize("threshold", list(Threshold))
-def test_find_regions_keeps_the_digits_and_drops_the_rest(mnist, threshold):
-    page, truths = _page(mnist)
-    regions = find_regions(page, PreprocessConfig(threshold=threshold))
-    assert len(regions.boxes) == 3 and regions.images.shape == (3, 28, 28)
-    for (bx, by, bw, bh), (x, y, _) in zip(sorted(regions.boxes), truths):
-        assert x <= bx < x + 84 and y <= by < y + 84 and bx + bw <= x + 84 and by + bh <= y + 84
+def test_find_ink_finds_the_digits_and_not_what_the_frame_edge_cuts(mnist, threshold):
+    page, spots = _page(mnist)
+    page[0:200, 0:25] = 30  # cut by the frame edge
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8), PreprocessConfig(threshold=threshold))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert all(b[0] > 0 for b in ink.boxes)  # the edge piece is gone
 
 
-def test_adaptive_threshold_survives_a_lighting_gradient(mnist):
-    page, _ = _page(mnist, light_ramp=0.7)  # the right side of the page is in deep shadow
-    assert len(find_regions(page, PreprocessConfig(threshold=Threshold.ADAPTIVE)).boxes) == 3
+def test_ink_survives_a_lighting_gradient(mnist):
+    page, spots = _page(mnist, light_ramp=0.7)  # the right side of the page is in deep shadow
+    assert _boxes_inside(find_ink(np.clip(page, 0, 255).astype(np.uint8)), spots) == [True, True, True]
 
 
-def test_a_blank_frame_has_no_regions():
-    regions = find_regions(np.full((480, 640, 3), 200, np.uint8))
-    assert regions.boxes == [] and regions.images.shape == (0, 28, 28)
+def test_writing_that_shows_through_the_page_is_not_ink(mnist):
+    """Dark digits on the front, a faint mirrored one from the back: only the front counts."""
+    page, spots = _page(mnist)
+    _paste(page, mnist.x_test[5][:, ::-1], 300, 330, ink=150)  # show-through: a third as dark, mirrored
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots + [(300, 330)]) == [True, True, True, False]
+
+
+def test_ruled_lines_are_erased_and_digits_on_them_kept(mnist):
+    page, spots = _page(mnist)
+    for y in (234, 384):  # two rules through the lower digits, slightly tilted, across the page
+        cv2.line(page, (0, y), (639, y + 12), 90, 2)
+    cv2.line(page, (60, 0), (62, 479), 110, 2)  # a margin
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no rule left
+
+
+def test_a_blank_frame_an_overexposed_and_a_black_one_have_no_ink():
+    rng = np.random.default_rng(0)
+    paper = np.clip(rng.normal(200, 3, (480, 640, 3)), 0, 255).astype(np.uint8)  # paper texture and sensor noise only
+    for frame in (paper, np.full((480, 640, 3), 255, np.uint8), np.zeros((480, 640, 3), np.uint8)):
+        assert len(find_ink(frame).boxes) == 0
+
+
+def test_a_huge_frame_is_read_at_a_bounded_size(mnist):
+    page, spots = _page(mnist)
+    huge = cv2.resize(np.clip(page, 0, 255).astype(np.uint8), (8000, 6000), interpolation=cv2.INTER_LINEAR)
+    ink = find_ink(huge)
+    assert max(ink.mask.shape) == PreprocessConfig().max_side and ink.scale == pytest.approx(5.0)
+    assert len(ink.boxes) == 3

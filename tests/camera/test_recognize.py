@@ -5,18 +5,11 @@ import numpy as np
 import pytest
 
 from edge_mnist.camera.output import frame_record
-from edge_mnist.camera.preprocess import find_regions
-from edge_mnist.camera.recognize import Digit, Recognizer, Smoother, load_classifier, read_source, reading_order, recognize_frames
+from edge_mnist.camera.preprocess import find_ink
+from edge_mnist.camera.recognize import Recognizer, Smoother, load_classifier, read_source, recognize_frames
 from edge_mnist.camera.sources import Frame, open_source, read_image
 from edge_mnist.camera.synth import score
 from edge_mnist.runtime import OutputKind
-
-
-def test_reading_order_is_left_to_right_then_top_to_bottom():
-    # Two handwritten lines: the second line's digits sit a little higher or lower than each other.
-    boxes = {"a": (300, 52, 30, 40), "b": (40, 40, 30, 50), "c": (170, 45, 30, 45), "d": (250, 160, 30, 40), "e": (60, 150, 30, 50)}
-    digits = [Digit(i, 0.9, box) for i, box in enumerate(boxes.values())]
-    assert [d.box for d in reading_order(digits)] == [boxes[k] for k in "bcaed"]
 
 
 def test_smoother_steadies_a_flickering_region_and_tracks_regions_apart():
@@ -47,16 +40,17 @@ def test_logits_become_probabilities(camera_data):
 
 
 @pytest.mark.slow
-def test_batched_call_matches_one_region_at_a_time(camera_data, full_cnn_int8):
+def test_batched_call_matches_one_crop_at_a_time(camera_data, full_cnn_int8):
     predictor = load_classifier(full_cnn_int8)
-    image = read_image(camera_data.folder / "frame_0003.jpg")
-    regions = find_regions(image)
-    batched = Recognizer(predictor, min_confidence=0.0).recognize(Frame(0, 0.0, "f", image))
-    single = np.concatenate([predictor.predict(regions.images[i : i + 1]) for i in range(len(regions.boxes))])
-    by_box = {d.box: d for d in batched.digits}
-    assert len(by_box) == len(regions.boxes) >= 5
-    for box, scores in zip(regions.boxes, single):
-        assert by_box[box].label == scores.argmax() and by_box[box].confidence == pytest.approx(scores.max(), abs=1e-4)
+    recognizer = Recognizer(predictor)
+    ink, crops = find_ink(read_image(camera_data.folder / "frame_0003.jpg")), []
+    for line in recognizer._lines(ink):
+        recognizer._whole_segments(ink, line, crops)
+    assert len(crops) >= 5
+    batched = predictor.predict(np.stack(crops))
+    single = np.concatenate([predictor.predict(crop[None]) for crop in crops])
+    assert (batched.argmax(axis=1) == single.argmax(axis=1)).all()
+    assert np.abs(batched - single).max() < 1e-4
 
 
 def _check_accuracy(results, camera_data):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from edge_mnist.camera.recognize import Digit, FrameResult
+from edge_mnist.camera.recognize import Digit, FrameResult, Line, Number
 from edge_mnist.camera.synth import HEIGHT, MARGIN, WIDTH, make_dataset, score
 
 cv2 = pytest.importorskip("cv2")
@@ -11,16 +11,26 @@ cv2 = pytest.importorskip("cv2")
 
 def test_dataset_is_labelled_from_the_test_split(camera_data, mnist):
     labels = json.loads(camera_data.labels.read_text())
-    assert labels["seed"] and len(labels["frames"]) == camera_data.frames
-    counts = []
+    assert labels["seed"] and labels["source"] == "MNIST test split" and len(labels["frames"]) == camera_data.frames
+    counts, heights, touching = [], [], 0
     for record in labels["frames"]:
         assert (camera_data.folder / record["image"]).is_file()
-        counts.append(len(record["digits"]))
-        for digit in record["digits"]:
+        flat = [d for line in record["lines"] for number in line for d in number]
+        assert flat == record["digits"]  # the flat list is the lines' digits in reading order
+        text = "\n".join(" ".join("".join(str(d["label"]) for d in number) for number in line) for line in record["lines"])
+        assert record["text"] == text
+        counts.append(len(flat))
+        for digit in flat:
             assert digit["label"] == mnist.y_test[digit["test_index"]]  # provenance: a test digit, labelled right
             x, y, w, h = digit["box"]
-            assert 0 < x and 0 < y and x + w < WIDTH and y + h < HEIGHT and h >= 30
-    assert min(counts) >= 3 and max(counts) <= 10 and np.mean(counts) >= 6
+            assert 0 < x and 0 < y and x + w < WIDTH and y + h < HEIGHT
+            heights.append(h)
+        for line in record["lines"]:
+            for number in line:
+                touching += sum(a["box"][0] + a["box"][2] >= b["box"][0] for a, b in zip(number, number[1:]))
+    assert min(counts) >= 1 and max(counts) <= 12 and np.mean(counts) >= 4
+    assert min(heights) < 30 and max(heights) > 120  # small and large writing
+    assert touching >= 5  # neighbours that touch or overlap
 
 
 def test_same_seed_same_frames_other_seed_other_frames(camera_data, mnist, tmp_path):
@@ -59,7 +69,19 @@ def test_video_holds_the_same_frames(camera_data):
 def test_score_counts_found_correct_and_extra(tmp_path):
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps({"frames": [{"digits": [{"label": 3, "box": [10, 10, 20, 30]}, {"label": 7, "box": [100, 10, 20, 30]}]}, {"digits": [{"label": 1, "box": [0, 0, 9, 9]}]}]}))
-    result = FrameResult(0, 0.0, "f", (Digit(3, 0.9, (12, 12, 16, 26)), Digit(1, 0.9, (100, 12, 18, 26)), Digit(5, 0.9, (300, 300, 20, 20))))
+    result = FrameResult(0, 0.0, "f", (Line((Number((Digit(3, 0.9, (12, 12, 16, 26)), Digit(1, 0.9, (100, 12, 18, 26)))),)), Line((Number((Digit(5, 0.9, (300, 300, 20, 20)),)),))))
     s = score([result], labels)  # the second frame was never read: its digit counts as missed
     assert (s.digits, s.found, s.correct, s.extra) == (3, 2, 1, 1)
     assert s.recall == pytest.approx(2 / 3) and s.accuracy == pytest.approx(1 / 2)
+    assert s.text is None  # labels without text: no number or line scores
+
+
+def test_score_reads_numbers_and_lines_from_the_text(tmp_path):
+    labels = tmp_path / "labels.json"
+    digits = [{"label": 1, "box": [10, 10, 20, 30]}, {"label": 2, "box": [40, 10, 20, 30]}, {"label": 7, "box": [100, 10, 20, 30]}]
+    labels.write_text(json.dumps({"frames": [{"digits": digits, "text": "12 7"}]}))
+    one, two, seven = (Digit(d["label"], 0.9, tuple(d["box"])) for d in digits)
+    joined = FrameResult(0, 0.0, "f", (Line((Number((one, two, seven)),)),))
+    apart = FrameResult(0, 0.0, "f", (Line((Number((one, two)), Number((seven,)))),))
+    assert (score([joined], labels).text.numbers_exact, score([apart], labels).text.numbers_exact) == (0, 2)
+    assert score([apart], labels).text.lines_exact == 1 and score([joined], labels).recall == 1.0
