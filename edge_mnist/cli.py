@@ -71,7 +71,7 @@ data_option = click.option(
 
 
 @click.command()
-@click.option("--model", "preset", default="cnn", show_default=True, help="Preset: softmax, mlp, mlp-bn, cnn, edge.")
+@click.option("--model", "preset", default="cnn", show_default=True, help="Preset: softmax, mlp, mlp-bn, cnn, cnn-camera, edge.")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size.")
 @click.option("--seed", type=int, default=0, show_default=True)

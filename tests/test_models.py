@@ -26,7 +26,7 @@ def test_presets_follow_the_tutorials():
 
 
 def test_unknown_preset_lists_the_valid_ones():
-    with pytest.raises(ModelError, match="valid presets: softmax, mlp, mlp-bn, cnn, edge"):
+    with pytest.raises(ModelError, match="valid presets: softmax, mlp, mlp-bn, cnn, cnn-camera, edge"):
         parse_preset("resnet")
 
 
