@@ -51,3 +51,26 @@ def test_pipeline_shows_the_summary_then_fails_on_any_failed_gate(pipeline_out, 
         run_pipeline([Preset.CNN], pipeline_out, echo=messages.append)
     summary_line = next(line for line in messages[-1].splitlines() if "tflite-float16" in line)
     assert "FAILED (max |diff|" in summary_line
+
+
+def test_the_pipeline_runs_edge_by_default_with_its_firmware_export():
+    from edge_mnist.cli import pipeline
+
+    assert next(p for p in pipeline.params if p.name == "models").default == "mlp,cnn,edge"
+    assert [f.name for f in formats_for(Preset.EDGE)] == list(FORMATS)
+    assert "tflm" not in [f.name for f in formats_for(Preset.CNN)] + [f.name for f in formats_for(Preset.MLP)]
+
+
+@pytest.mark.slow
+def test_pipeline_exports_and_gates_edge_in_every_format_tflm_included(small_edge, tmp_path):
+    import shutil
+
+    (tmp_path / "edge").mkdir()
+    shutil.copy(small_edge, tmp_path / "edge" / "edge.keras")
+    record = {"recipe": asdict(DEFAULT[Preset.EDGE]), "seed": 0, "test_accuracy": 0.98, "seconds": 1.0}
+    (tmp_path / "edge" / "edge.history.json").write_text(json.dumps(record))
+    summary = run_pipeline([Preset.EDGE], tmp_path, echo=lambda m: None)
+    (model,) = summary["models"]
+    exports = {e["format"]: e for e in model["exports"]}
+    assert list(exports) == list(FORMATS) and all(e["passed"] and e["status"] == "written" for e in exports.values())
+    assert exports["tflm"]["micro"]["arena_bytes"] > 0 and (tmp_path / "edge" / "edge.tflm.h").is_file()
