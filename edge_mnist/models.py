@@ -40,7 +40,7 @@ class Recipe:
 
 # A small CNN for microcontrollers, in the vocabulary of `small_cnn`; chosen by scripts/sweep_edge.py
 # (docs/benchmarks.md, "The edge preset").
-EDGE_LAYERS = "c16-p-c32-p-c64-gap"
+EDGE_LAYERS = "c20-p-c40-p-c80-f"
 
 # The tutorials' recipes, used as-is where they are already fast.
 TUTORIAL = {
