@@ -1,6 +1,9 @@
 """Lazy imports of optional dependencies, with the exact install command when one is missing."""
+import contextlib
 import importlib
+import sys
 
+from edge_mnist import logs
 from edge_mnist.errors import MissingDependencyError
 
 # module -> (pip package, extra that brings it)
@@ -18,16 +21,37 @@ _KNOWN = {
 }
 
 
+# These load TensorFlow, whose C++ logging must be quietened before it loads.
+_TENSORFLOW = {"tensorflow", "keras", "tf2onnx"}
+
+
 def require(module: str):
     """Import `module` or raise MissingDependencyError saying what to install."""
+    root = module.split(".")[0]
+    loaded = sys.modules.get(module)
+    if loaded is not None and root not in _TENSORFLOW:
+        return loaded  # the hot path: camera code asks for cv2 thousands of times a second
+    if root in _TENSORFLOW:
+        logs.before_tensorflow_import()
     try:
-        return importlib.import_module(module)
+        # TensorFlow's loader writes its start-up lines to stderr before any log level applies.
+        with logs.native_quiet() if root in _TENSORFLOW else contextlib.nullcontext():
+            imported = importlib.import_module(module)
     except ImportError as exc:
-        package, extra = _KNOWN.get(module.split(".")[0], (module, None))
-        if extra:
-            fix = f"pip install 'edge-mnist[{extra}]'"
-        elif module == "picamera2":
-            fix = "sudo apt install python3-picamera2 (and create the venv with --system-site-packages)"
-        else:
-            fix = f"pip install {package}"
-        raise MissingDependencyError(f"{module} is not installed ({exc}); fix: {fix}") from None
+        raise MissingDependencyError(f"{module} is not installed ({exc}); fix: {fix_for(module)}") from None
+    if root in _TENSORFLOW and "tensorflow" in sys.modules:
+        logs.after_tensorflow_import(sys.modules["tensorflow"])
+    return imported
+
+
+def fix_for(module: str) -> str:
+    """The command that installs `module` (a dotted name is fine)."""
+    root = module.split(".")[0]
+    if root == "edge_mnist":
+        return "reinstall edge-mnist: pip install --force-reinstall edge-mnist"
+    package, extra = _KNOWN.get(root, (root, None))
+    if extra:
+        return f"pip install 'edge-mnist[{extra}]'"
+    if module == "picamera2":
+        return "sudo apt install python3-picamera2 (and create the venv with --system-site-packages)"
+    return f"pip install {package}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from edge_mnist import __version__
+from edge_mnist import __version__, logs
 from edge_mnist.errors import EdgeMnistError
 
 # name -> "module:attribute" of a click command, imported on first use
@@ -33,8 +33,14 @@ class CliError(click.ClickException):
 
 
 class LazyGroup(click.Group):
+    """Imports a subcommand's module only when the subcommand is asked for (or listed by --help).
+
+    A subcommand whose module cannot be imported stays listed and says why, with the fix, instead
+    of vanishing from --help.
+    """
+
     def list_commands(self, ctx):
-        return [name for name in LAZY_COMMANDS if self._available(name)]
+        return list(LAZY_COMMANDS)
 
     def get_command(self, ctx, name):
         if name not in LAZY_COMMANDS:
@@ -42,11 +48,8 @@ class LazyGroup(click.Group):
         module, attr = LAZY_COMMANDS[name].split(":")
         try:
             return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            return None
-
-    def _available(self, name):
-        return self.get_command(None, name) is not None
+        except ImportError as exc:
+            return _unavailable(name, exc)
 
     def invoke(self, ctx):
         try:
@@ -55,10 +58,23 @@ class LazyGroup(click.Group):
             raise CliError(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__) from None
 
 
+def _unavailable(name: str, exc: ImportError) -> click.Command:
+    from edge_mnist._deps import fix_for
+
+    reason = f"unavailable: {exc} (fix: {fix_for(exc.name)})" if exc.name else f"unavailable: {exc}"
+
+    def fail(**_):
+        raise CliError(f"{name} is {reason}")
+
+    return click.Command(name, callback=fail, help=reason, short_help=reason, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edge-mnist")
-def cli():
+@click.option("-v", "--verbose", is_flag=True, help="Show the log lines of TensorFlow, LiteRT and the converters (hidden by default).")
+def cli(verbose):
     """MNIST classifiers from Keras training to verified int8 inference on a Raspberry Pi."""
+    logs.set_verbose(verbose)
 
 
 def main():
@@ -70,29 +86,42 @@ data_option = click.option(
 )
 
 
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "float32"]), default=None,
+    help="auto: the recipe's mixed bfloat16 where the CPU has native bf16; float32: as on a CPU without it. Default: $EDGE_MNIST_PRECISION, else auto.",
+)
+
+
 @click.command()
 @click.option("--model", "preset", default="cnn", show_default=True, help="Preset: softmax, mlp, mlp-bn, cnn, cnn-camera, edge.")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--tutorial", is_flag=True, help="Use the tutorial's original recipe instead of the fast default.")
+@precision_option
 @click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True, help="Artifacts folder; the model goes to OUT/<model>/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @data_option
-def train(preset, epochs, batch_size, seed, tutorial, out, as_json, data):
+def train(preset, epochs, batch_size, seed, tutorial, precision, out, as_json, data):
     """Train a preset on MNIST; save .keras, history.json and the loss/accuracy plot."""
+    from dataclasses import asdict
+
     from edge_mnist.data import load_mnist
     from edge_mnist.models import parse_preset
-    from edge_mnist.training import recipe_for, train as train_model
+    from edge_mnist.training import recipe_for, resolve_precision, train as train_model
 
     preset = parse_preset(preset)
     recipe = recipe_for(preset, tutorial=tutorial, epochs=epochs, batch_size=batch_size)
+    resolve_precision(recipe, precision)  # a bad $EDGE_MNIST_PRECISION is refused before the data is read
     mnist = load_mnist(data)
-    result = train_model(preset, mnist, out / preset.value, recipe=recipe, seed=seed)
+    result = train_model(preset, mnist, out / preset.value, recipe=recipe, seed=seed, precision=precision)
     if as_json:
-        click.echo(json.dumps(result.__dict__, indent=2))
+        click.echo(json.dumps(asdict(result), indent=2))
     else:
-        click.echo(f"{result.preset}: test accuracy {result.test_accuracy:.2%} after {result.epochs} epochs in {result.seconds:.0f} s -> {result.model_path}")
+        click.echo(
+            f"{result.preset}: test accuracy {result.test_accuracy:.2%} after {result.epochs} epochs in {result.seconds:.0f} s"
+            f" ({result.precision}) -> {result.model_path}"
+        )
 
 
 @click.command()
@@ -100,18 +129,26 @@ def train(preset, epochs, batch_size, seed, tutorial, out, as_json, data):
 @click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True)
 @click.option("--force", is_flag=True, help="Redo every stage even where artifacts are up to date.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write the summary as JSON here.")
+@precision_option
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write the summary as JSON here (also when a gate fails).")
 @data_option
-def pipeline(models, out, force, seed, json_path, data):
-    """The main job: train each model, export and verify every format, and print one summary table."""
+def pipeline(models, out, force, seed, precision, json_path, data):
+    """The main job: train each model, export and verify every format, and print one summary table.
+
+    Exits with code 2 if any exported file fails its parity gate, after printing the tables and
+    writing the JSON, which records the failure.
+    """
+    from edge_mnist.export.parity import enforce
+    from edge_mnist.files import write_atomic
     from edge_mnist.models import parse_preset
     from edge_mnist.pipeline import format_summary, run_pipeline
 
     presets = [parse_preset(name.strip()) for name in models.split(",") if name.strip()]
-    summary = run_pipeline(presets, out, force=force, seed=seed, data=data, echo=click.echo)
-    click.echo(format_summary(summary))
+    result = run_pipeline(presets, out, force=force, seed=seed, data=data, precision=precision, echo=lambda m: click.echo(m, err=True))
+    click.echo(format_summary(result))
     if json_path:
-        json_path.write_text(json.dumps(summary, indent=2, default=str))
+        write_atomic(json_path, (json.dumps(result.to_json(), indent=2) + "\n").encode())
+    enforce(result.parity)
 
 
 @click.command()

@@ -59,45 +59,74 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     """Load and verify MNIST; raises DataError with a one-line reason on anything wrong."""
+    source, arrays = _load(path, SHAPES)
+    return Mnist(**arrays, source=str(source))
+
+
+def load_test_set(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Only the verified test split (x_test, y_test), for the device side: the training arrays are never read."""
+    _, arrays = _load(path, ("x_test", "y_test"))
+    return arrays["x_test"], arrays["y_test"]
+
+
+def _load(path, keys) -> tuple[Path, dict[str, np.ndarray]]:
     source = resolve_path(path)
     if not source.exists():
-        raise DataError(f"MNIST data not found at {source}")
+        raise DataError(f"MNIST data not found at {source}; fix: pass --data PATH to an mnist.npz or a folder of IDX files (or set ${ENV_VAR})")
     if source.resolve() == BUNDLED.resolve():
         digest = sha256(source)
         if digest != BUNDLED_SHA256:
             raise DataError(f"bundled MNIST at {source} has sha256 {digest[:12]}..., expected {BUNDLED_SHA256[:12]}...; reinstall edge-mnist")
-    arrays = _read_idx_folder(source) if source.is_dir() else _read_npz(source)
+    arrays = _read_idx_folder(source, keys) if source.is_dir() else _read_npz(source, keys)
+    return source, _verified(source, arrays)
+
+
+def _verified(source: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays, if each has MNIST's shape, dtype and IDX checksum."""
     for key, array in arrays.items():
         if array.shape != SHAPES[key] or array.dtype != np.uint8:
             raise DataError(f"{source}: {key} has shape {array.shape} and dtype {array.dtype}, expected {SHAPES[key]} uint8")
-        digest = hashlib.md5(idx_bytes(array)).hexdigest()
+        digest = idx_md5(array)
         if digest != IDX_MD5[key]:
             raise DataError(f"{source}: {key} does not match the MNIST checksum (md5 {digest[:12]}..., expected {IDX_MD5[key][:12]}...)")
-    return Mnist(**arrays, source=str(source))
+    return arrays
+
+
+def idx_header(array: np.ndarray) -> bytes:
+    """The original IDX header of a uint8 array: magic 0x0803 (images) or 0x0801 (labels), then the shape."""
+    return bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
-    """The original IDX encoding of a uint8 array (magic 0x0803 images, 0x0801 labels)."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    return header + np.ascontiguousarray(array).tobytes()
+    """The original IDX encoding of a uint8 array."""
+    return idx_header(array) + np.ascontiguousarray(array).tobytes()
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def idx_md5(array: np.ndarray) -> str:
+    """md5 of idx_bytes(array), hashed in place: building those bytes would copy the array twice."""
+    digest = hashlib.md5(idx_header(array))
+    digest.update(np.ascontiguousarray(array))
+    return digest.hexdigest()
+
+
+def _read_npz(path: Path, keys) -> dict[str, np.ndarray]:
+    """The named arrays only: an npz member is read when asked for."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = set(SHAPES) - set(npz.files)
+            missing = set(keys) - set(npz.files)
             if missing:
                 raise DataError(f"{path}: not an MNIST npz, missing arrays {sorted(missing)}")
-            return {key: npz[key] for key in SHAPES}
+            return {key: npz[key] for key in keys}
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise DataError(f"{path}: corrupt or truncated npz ({exc.__class__.__name__}: {exc})") from None
 
 
-def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
+def _read_idx_folder(folder: Path, keys) -> dict[str, np.ndarray]:
     arrays = {}
-    for key, name in IDX_NAMES.items():
+    for key in keys:
+        name = IDX_NAMES[key]
         candidates = [folder / name, folder / f"{name}.gz", folder / name.replace("-idx", ".idx")]
         found = next((c for c in candidates if c.exists()), None)
         if found is None:

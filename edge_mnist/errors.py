@@ -31,3 +31,9 @@ class SourceError(EdgeMnistError):
 
 class OutputError(EdgeMnistError):
     """A log, picture or live view cannot be written where it was asked for."""
+
+
+def error_class(name: str | None) -> type[EdgeMnistError]:
+    """The member of this family called `name` (as a child process reports it); the base class for any other name."""
+    found = globals().get(name or "")
+    return found if isinstance(found, type) and issubclass(found, EdgeMnistError) else EdgeMnistError

@@ -16,6 +16,7 @@ import numpy as np
 
 from edge_mnist._deps import require
 from edge_mnist.errors import MissingDependencyError, ModelError
+from edge_mnist.logs import native_quiet
 
 
 class Runtime(str, Enum):
@@ -75,13 +76,6 @@ def _tflite_quant(detail: dict) -> QuantParams | None:
     return QuantParams(float(scale), int(zero_point), np.dtype(detail["dtype"]).name)
 
 
-def _micro_quant(detail: dict) -> QuantParams | None:
-    q = detail["quantization_parameters"]
-    if len(q["scales"]) != 1 or q["scales"][0] == 0 or detail["dtype"] not in (np.int8, np.uint8):
-        return None
-    return QuantParams(float(q["scales"][0]), int(q["zero_points"][0]), np.dtype(detail["dtype"]).name)
-
-
 def load_tflite_interpreter_class(runtime: Runtime | None = None):
     """(Interpreter class, runtime, version): LiteRT first, then tflite-runtime, then TensorFlow."""
     order = [runtime] if runtime else list(TFLITE_RUNTIMES)
@@ -110,11 +104,26 @@ def load_tflite_interpreter_class(runtime: Runtime | None = None):
     raise MissingDependencyError("no TFLite runtime is installed; fix: pip install 'edge-mnist[pi]'")
 
 
+def import_runtime(path, runtime: Runtime | None = None) -> None:
+    """Import the library that would run `path` without loading it: what a fresh process pays once."""
+    if Path(path).suffix.lower() == ".onnx":
+        require("onnxruntime")
+    elif runtime is not Runtime.ONNXRUNTIME:  # that pairing is refused by Predictor, with the reason
+        load_tflite_interpreter_class(runtime)
+
+
 def reference_resolver(Interpreter):
     """The op resolver of an Interpreter class's reference kernels: no delegate, and rounding as TFLite Micro's."""
     import importlib
 
     return importlib.import_module(Interpreter.__module__).OpResolverType.BUILTIN_REF
+
+
+def _micro_quant(detail: dict) -> QuantParams | None:
+    q = detail["quantization_parameters"]
+    if len(q["scales"]) != 1 or q["scales"][0] == 0 or detail["dtype"] not in (np.int8, np.uint8):
+        return None
+    return QuantParams(float(q["scales"][0]), int(q["zero_points"][0]), np.dtype(detail["dtype"]).name)
 
 
 def _dist_version(name: str) -> str:
@@ -181,6 +190,11 @@ class Predictor:
     gather, and quantized outputs through another, so the per-image cost outside the runtime is two
     table lookups. `scaling=None` means: infer it from the model's input quantization where it has
     one, else assume 0-1; `assumptions` lists what was assumed.
+
+    Loading runs no inference, so the first `predict` is a fresh interpreter's first: the output's
+    size comes from its shape, and whether it ends in a softmax from the graph (TFLite) or the
+    file's edge-mnist metadata (ONNX). Only where neither tells is `output_kind` found by two probe
+    inferences, when it is first asked for.
     """
 
     def __init__(
@@ -216,7 +230,7 @@ class Predictor:
         self.lut = self._input_lut()
         # 8-bit inputs (every quantized model): bytes.translate is the fastest 256-entry lookup there is.
         self._lut_bytes = self.lut.tobytes() if self.lut.itemsize == 1 else None
-        self.output_kind = self._output_kind()
+        self._decode = self._decoder(self._out_size) if self._out_size else self._decode_first
 
     # -- loading -----------------------------------------------------------------------------
     def _open_tflite(self, runtime, threads, reference_kernels=False):
@@ -229,8 +243,9 @@ class Predictor:
         else:
             options["model_path"] = str(self.path)
         try:
-            self._interp = Interpreter(num_threads=threads, **options)
-            self._interp.allocate_tensors()
+            with native_quiet():  # LiteRT announces its XNNPACK delegate on stderr
+                self._interp = Interpreter(num_threads=threads, **options)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(_tflite_load_error(self.path, exc)) from None
         inp, out = self._interp.get_input_details(), self._interp.get_output_details()
@@ -241,6 +256,8 @@ class Predictor:
         self.input_dtype = np.dtype(inp["dtype"])
         self.input_quant = _tflite_quant(inp)
         self.output_quant = _tflite_quant(out)
+        self._out_size = _per_image_size(out.get("shape_signature", out["shape"]))
+        self._kind = _tflite_output_kind(self._interp, out["index"])
         self._in_index, self._out_index = inp["index"], out["index"]
         self._batch = int(inp["shape"][0])
         self._run = self._run_tflite
@@ -257,6 +274,8 @@ class Predictor:
         self.layout = _layout(self.path, inp["shape"])
         self.input_dtype = np.dtype(inp["dtype"])
         self.input_quant, self.output_quant = _micro_quant(inp), _micro_quant(out)
+        self._out_size = _per_image_size(out["shape"])
+        self._kind = None  # TFLite Micro lists no operators: probed when first asked
         self._batch = 1
         self._run = self._run_micro
 
@@ -282,6 +301,10 @@ class Predictor:
         self.input_dtype = np.dtype(types[inputs[0].type])
         # An ONNX model quantizes inside its graph (QDQ); its I/O carries no quantization.
         self.input_quant = self.output_quant = None
+        self._out_size = _per_image_size(outputs[0].shape)
+        # Every edge-mnist model ends in a softmax, and its exports say they are edge-mnist's.
+        ours = "edge_mnist.format" in self._session.get_modelmeta().custom_metadata_map
+        self._kind = OutputKind.PROBABILITIES if ours and self._out_size == 10 else None
         self._in_name = inputs[0].name
         self._run = self._run_onnx
 
@@ -308,27 +331,37 @@ class Predictor:
         lut = scale_pixels(pixels, self.scaling)
         return (quantize(lut, self.input_quant) if self.input_quant else lut).astype(self.input_dtype)
 
-    def _output_kind(self) -> OutputKind:
-        """Class scores or a class index, from what the model really returns; then logits or probabilities."""
-        raw = self._run(np.zeros(self.layout.shape, self.input_dtype))
-        if raw.size == 1:
-            self._decode = _decode_class_index
-            return OutputKind.CLASS_INDEX
-        if raw.size != 10:
-            raise ModelError(f"{self.path.name}: output shape {list(raw.shape)} is neither 10 class scores nor a class index")
+    def _decoder(self, size: int):
+        """Raw outputs (N, size) -> (N, 10) float32 scores: dequantized in one gather, or one-hot for a class index."""
+        if size == 1:
+            self._kind = OutputKind.CLASS_INDEX
+            return _decode_class_index
+        if size != 10:
+            raise ModelError(f"{self.path.name}: output of {size} values per image is neither 10 class scores nor a class index")
         if self.output_quant:
-            # One gather dequantizes: the codes, read as uint8, index a 256-entry table.
+            # The codes, read as uint8, index a 256-entry table of their real values.
             codes = np.arange(256, dtype=np.uint8).view(np.dtype(self.output_quant.dtype))
             table = dequantize(codes, self.output_quant)
-            self._decode = lambda raw: table.take(raw.view(np.uint8)).reshape(len(raw), 10)
-        else:
-            self._decode = lambda raw: raw.reshape(len(raw), 10).astype(np.float32, copy=False)
-        # The model cannot say whether it ends in a softmax: look at its scores on a blank and a "1".
-        probes = np.zeros((2, 28, 28), np.uint8)
-        probes[1, 4:24, 12:16] = 255
-        scores = np.concatenate([self.predict(probes[i : i + 1]) for i in range(2)])
-        sums_to_one = np.all(np.abs(scores.sum(axis=1) - 1) < 0.05)
-        return OutputKind.PROBABILITIES if sums_to_one and scores.min() >= -1e-3 else OutputKind.LOGITS
+            return lambda raw: table.take(raw.view(np.uint8)).reshape(len(raw), 10)
+        return lambda raw: raw.reshape(len(raw), 10).astype(np.float32, copy=False)
+
+    def _decode_first(self, raw: np.ndarray) -> np.ndarray:
+        """For an output whose shape the file leaves open: size it from the first result, then decode as usual."""
+        self._decode = self._decoder(raw.size // max(len(raw), 1))
+        return self._decode(raw)
+
+    @property
+    def output_kind(self) -> OutputKind:
+        """Probabilities, logits or a class index: from the file where it tells, else probed once, now."""
+        if self._kind is None:
+            # The model cannot say whether it ends in a softmax: look at its scores on a blank and a "1".
+            probes = np.zeros((2, 28, 28), np.uint8)
+            probes[1, 4:24, 12:16] = 255
+            scores = np.concatenate([self.predict(probes[i : i + 1]) for i in range(2)])
+            if self._kind is None:  # the first predict may have found a class index
+                sums_to_one = np.all(np.abs(scores.sum(axis=1) - 1) < 0.05)
+                self._kind = OutputKind.PROBABILITIES if sums_to_one and scores.min() >= -1e-3 else OutputKind.LOGITS
+        return self._kind
 
     # -- inference ---------------------------------------------------------------------------
     def _run_tflite(self, x: np.ndarray) -> np.ndarray:
@@ -405,6 +438,34 @@ class Predictor:
             "scaling": self.scaling.value,
             "assumptions": list(self.assumptions),
         }
+
+
+def _per_image_size(shape) -> int | None:
+    """Values per image of an output shaped (batch, ...); None where a dimension past the batch is unknown."""
+    dims = list(shape)[1:]
+    if not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
+        return None
+    return int(np.prod(dims, dtype=np.int64))
+
+
+# Ops that pass values through unchanged in meaning: the op that made the scores sits behind them.
+_PASS_THROUGH = {"RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", "CAST"}
+
+
+def _tflite_output_kind(interp, output_index: int) -> OutputKind | None:
+    """The output kind read from the graph: the op producing the output (past reshapes and
+    (de)quantization) is SOFTMAX, ARG_MAX, or anything else (logits). None if the runtime cannot list ops."""
+    try:
+        ops = [op for op in interp._get_ops_details() if op.get("op_name") != "DELEGATE"]
+    except Exception:  # a private API: older runtimes lack it, and then the output is probed instead
+        return None
+    producers = {int(t): op for op in ops for t in op.get("outputs", [])}
+    op, seen = producers.get(int(output_index)), 0
+    while op is not None and op["op_name"] in _PASS_THROUGH and seen < len(ops):
+        op, seen = producers.get(int(op["inputs"][0])), seen + 1
+    if op is None:
+        return None
+    return {"SOFTMAX": OutputKind.PROBABILITIES, "ARG_MAX": OutputKind.CLASS_INDEX, "ARG_MIN": OutputKind.CLASS_INDEX}.get(op["op_name"], OutputKind.LOGITS)
 
 
 def _decode_class_index(raw: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ class TrainResult:
     epochs: int
     seconds: float
     recipe: dict
+    precision: str  # what training computed in: "float32" or "mixed_bfloat16"
 
 
 def recipe_for(preset: Preset, tutorial: bool = False, epochs: int | None = None, batch_size: int | None = None) -> Recipe:
@@ -51,6 +52,7 @@ def train(
     seed: int = 0,
     train_limit: int | None = None,
     progress: bool = True,
+    precision: str | None = None,
 ) -> TrainResult:
     """Train `preset`, evaluate it on the whole test set, and write `<preset>.keras`, history and plot."""
     preset = parse_preset(preset) if isinstance(preset, str) else preset
@@ -76,17 +78,10 @@ def train(
     else:
         y_fit, y_val = y_fit.astype(np.int32), y_val.astype(np.int32)
         loss = keras.losses.SparseCategoricalCrossentropy()
-    # The whole split fits in memory: cache once, reshuffle each epoch, overlap input with compute.
-    fit_ds = tf.data.Dataset.from_tensor_slices((normalize(x_fit), y_fit)).cache().shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True)
-    if recipe.augment == "affine":
-        turn = keras.Sequential([keras.layers.RandomRotation(0.03, seed=seed), keras.layers.RandomTranslation(0.1, 0.1, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)])
-        fit_ds = fit_ds.batch(recipe.batch_size).map(lambda images, labels: (turn(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        fit_ds = fit_ds.batch(recipe.batch_size)
-    fit_ds = fit_ds.prefetch(tf.data.AUTOTUNE)
+    fit_ds = _batches(tf, normalize(x_fit), y_fit, recipe, seed)
     val_ds = tf.data.Dataset.from_tensor_slices((normalize(x_val), y_val)).batch(1024).cache()
 
-    precision = recipe.precision if recipe.precision == "float32" or native_bf16() else "float32"
+    precision = resolve_precision(recipe, precision)
     model = _build(keras, preset, precision)
     steps = math.ceil(len(x_fit) / recipe.batch_size) * recipe.epochs
     model.compile(optimizer=_optimizer(keras, recipe, steps), loss=loss, metrics=["accuracy"])
@@ -111,6 +106,8 @@ def train(
         "preset": preset.value,
         "recipe": asdict(recipe),
         "precision": precision,
+        # Results are deterministic for a seed on one CPU; another CPU (other kernels, bf16 or not) gives other figures.
+        "cpu": cpu_name(),
         "seed": seed,
         "train_images": len(x_fit),
         "seconds": seconds,
@@ -132,7 +129,59 @@ def train(
         epochs=recipe.epochs,
         seconds=seconds,
         recipe=asdict(recipe),
+        precision=precision,
     )
+
+
+PRECISIONS = ("auto", "float32")
+PRECISION_ENV = "EDGE_MNIST_PRECISION"
+
+
+def resolve_precision(recipe: Recipe, switch: str | None = None) -> str:
+    """The precision a run computes in: the recipe's where the CPU supports it natively, unless the
+    switch (argument, else $EDGE_MNIST_PRECISION, else "auto") forces float32, as a CPU without bf16 would."""
+    switch = switch or os.environ.get(PRECISION_ENV) or "auto"
+    if switch not in PRECISIONS:
+        raise EdgeMnistError(f"unknown precision {switch!r} (from --precision or ${PRECISION_ENV}); valid: {', '.join(PRECISIONS)}")
+    if switch == "float32" or recipe.precision == "float32" or not native_bf16():
+        return "float32"
+    return recipe.precision
+
+
+def _batches(tf, x: np.ndarray, y: np.ndarray, recipe: Recipe, seed: int):
+    """Shuffled batches gathered from the in-memory split by index.
+
+    Shuffling indices rather than images keeps the shuffle buffer tiny: a buffer of 54,000 images
+    took 1.5 s to fill at the start of every epoch. The seeded order is the one the images had, so
+    seeded results did not change (seeds 0, 1, 2 of the cnn: 99.32%, 99.22%, 99.20% either way).
+    """
+    images, labels = tf.constant(x), tf.constant(y)
+
+    def gather(index):
+        return tf.gather(images, index), tf.gather(labels, index)
+
+    batches = (
+        tf.data.Dataset.range(len(x))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(recipe.batch_size)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
+    if recipe.augment == "affine":
+        keras = require("keras")
+        turn = keras.Sequential([keras.layers.RandomRotation(0.03, seed=seed), keras.layers.RandomTranslation(0.1, 0.1, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)])
+        batches = batches.map(lambda images, labels: (turn(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def cpu_name() -> str:
+    from edge_mnist.firmware_bench.machine import cpu_model
+
+    try:
+        return cpu_model(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        import platform
+
+        return platform.processor() or platform.machine()
 
 
 def native_bf16() -> bool:

@@ -10,25 +10,6 @@ from edge_mnist.cli import data_option
 from edge_mnist.export.parity import DEFAULT_MAX_DROP, DEFAULT_MIN_AGREEMENT
 from edge_mnist.export.run import DEFAULT_CALIBRATION_SIZE
 
-HEADER = f"{'format':<15} {'size':>10} {'vs float':>8} {'accuracy':>9} {'delta':>9} {'agree':>8} {'max |diff|':>10}  status"
-
-
-def format_row(name: str, size: int, ratio: float | None, figures: dict, status: str) -> str:
-    vs_float = f"{ratio:.2f}x" if ratio else "-"
-    if not figures["passed"]:
-        status = f"{status} ({figures['failure']})"
-    return (
-        f"{name:<15} {size / 1024:>8.1f}kB {vs_float:>8} {figures['accuracy']:>8.2f}% {figures['delta_pp']:>+6.2f} pp"
-        f" {figures['agreement']:>7.2f}% {figures['max_abs_diff']:>10.2e}  {status}"
-    )
-
-
-def format_table(report) -> str:
-    """The export table: one line per format, under the float Keras model's accuracy."""
-    lines = [f"{report.model}: float Keras model {report.reference_accuracy:.2f}% on the MNIST test set", HEADER, "-" * len(HEADER)]
-    lines += [format_row(row.format, row.size_bytes, row.size_vs_float, row.figures, row.status.value) for row in report.rows]
-    return "\n".join(lines)
-
 
 def _tolerances(f):
     f = click.option(
@@ -63,6 +44,7 @@ def export(model, artifacts, int8, uint8, formats, all_formats, calibration_size
     from edge_mnist.data import load_mnist
     from edge_mnist.export.formats import FORMATS, INT8_DEFAULT, parse_formats
     from edge_mnist.export.parity import enforce
+    from edge_mnist.export.report import format_table
     from edge_mnist.export.run import export_model, resolve_model
 
     # Refuse bad names before any slow work.
@@ -75,9 +57,7 @@ def export(model, artifacts, int8, uint8, formats, all_formats, calibration_size
         min_agreement=min_agreement, echo=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)),
     )
     if as_json:
-        rows = [{**row.__dict__, "status": row.status.value} for row in report.rows]
-        payload = {"model": report.model, "keras": report.keras_path, "reference_accuracy": report.reference_accuracy, "manifest": report.manifest_path, "rows": rows}
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(format_table(report))
         plots = [p for row in report.rows for p in row.plots]
@@ -100,7 +80,9 @@ def verify(path, keras_path, format_name, max_drop, min_agreement, as_json, data
     from edge_mnist.data import load_mnist
     from edge_mnist.export.formats import parse_formats
     from edge_mnist.export.parity import enforce
-    from edge_mnist.export.run import verify_file
+    from edge_mnist.export.report import COLUMNS
+    from edge_mnist.export.run import ExportRow, verify_file
+    from edge_mnist.table import render
 
     fmt = parse_formats([format_name])[0] if format_name else None
     report = verify_file(path, load_mnist(data), keras_path=keras_path, fmt=fmt, max_drop=max_drop, min_agreement=min_agreement)
@@ -110,8 +92,8 @@ def verify(path, keras_path, format_name, max_drop, min_agreement, as_json, data
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(f"{report.path} against {report.keras_path} (float Keras model {figures['reference_accuracy']:.2f}%), run by {figures['runtime']}")
-        click.echo(HEADER)
-        click.echo(format_row(report.result.format, report.size_bytes, None, figures, "pass" if report.result.passed else "FAILED"))
+        row = ExportRow(report.result.format, report.path, report.size_bytes, None, "pass" if report.result.passed else "FAILED", figures)
+        click.echo(render(COLUMNS, [row]))
         if report.matches_manifest is False:
             click.echo("note: this file's sha256 differs from the one recorded in manifest.json")
     enforce([report.result])

@@ -145,12 +145,17 @@ def judge(scores: np.ndarray, fmt: Format, reference: Reference, max_drop: float
     return Parity(fmt.name, fmt.quantized, accuracy, reference.accuracy, delta, agreement, max_diff, tolerance, failure, top1)
 
 
+def failure_line(results: list[Parity]) -> str | None:
+    """One line naming every failed format and what broke; None when every one passed."""
+    failed = [r for r in results if not r.passed]
+    return "parity gate failed: " + "; ".join(f"{r.format} ({r.failure})" for r in failed) if failed else None
+
+
 def enforce(results: list[Parity]) -> None:
     """Raise one ParityError naming every failed format; its first line alone says what broke."""
-    failed = [r for r in results if not r.passed]
-    if not failed:
+    head = failure_line(results)
+    if head is None:
         return
-    head = "parity gate failed: " + "; ".join(f"{r.format} ({r.failure})" for r in failed)
     lines = [
         f"  {r.format:<15} {'pass' if r.passed else 'FAIL'}  max |diff| {r.max_abs_diff:.2e}  delta {r.delta_pp:+.2f} pp  agreement {r.agreement:.2f}%"
         for r in results

@@ -7,7 +7,7 @@ companion files (the tflm header and example) go through the same temporary-then
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -19,6 +19,7 @@ from edge_mnist.export.calibration import representative_images
 from edge_mnist.export.formats import FORMATS, Format, format_of
 from edge_mnist.export.parity import DEFAULT_MAX_DROP, DEFAULT_MIN_AGREEMENT, Parity, Reference, check, reference_scores
 from edge_mnist.files import sha256
+from edge_mnist.logs import native_quiet
 from edge_mnist.models import Preset, load_keras_model
 from edge_mnist.runtime import Predictor
 
@@ -42,6 +43,14 @@ class ExportRow:
     figures: dict  # Parity.figures()
     plots: tuple[str, ...] = ()
 
+    def to_json(self) -> dict:
+        """The one JSON form of a row, in export --json and in the pipeline's summary alike."""
+        return {**asdict(self), "status": self.status.value, "plots": list(self.plots)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ExportRow":
+        return cls(**{**data, "status": Status(data["status"]), "plots": tuple(data.get("plots", ()))})
+
 
 @dataclass(frozen=True)
 class ExportReport:
@@ -51,6 +60,15 @@ class ExportReport:
     manifest_path: str | None  # None when no file passed
     rows: list[ExportRow]
     results: list[Parity]  # every file checked in this run, for parity.enforce
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "keras": self.keras_path,
+            "reference_accuracy": self.reference_accuracy,
+            "manifest": self.manifest_path,
+            "rows": [row.to_json() for row in self.rows],
+        }
 
 
 @dataclass(frozen=True)
@@ -150,9 +168,10 @@ def export_model(
 def _convert(fmt: Format, model, calibration, keras_path: Path, source_sha: str, calibration_record: dict) -> dict[str, bytes]:
     """{suffix: bytes} of every file the format writes, its main file first."""
     try:
-        if fmt.companions:
-            return fmt.exporter(model, calibration, keras_path.stem)
-        data = fmt.exporter(model, calibration)
+        with native_quiet():  # converters print their settings and progress straight to stderr
+            if fmt.companions:
+                return fmt.exporter(model, calibration, keras_path.stem)
+            data = fmt.exporter(model, calibration)
     except EdgeMnistError:
         raise
     except Exception as exc:  # converters raise anything from ValueError to ConverterError

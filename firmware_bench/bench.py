@@ -8,12 +8,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from edge_mnist.errors import EdgeMnistError, ModelError
+from edge_mnist.data import load_test_set
+from edge_mnist.errors import EdgeMnistError, ModelError, error_class
+from edge_mnist.files import write_atomic
 from edge_mnist.firmware_bench.machine import machine_info
-from edge_mnist.firmware_bench.measure import Settings, bench_model, load_test_set
+from edge_mnist.firmware_bench.measure import Settings, bench_model
+from edge_mnist.firmware_bench.results import BenchReport, BenchResult
 from edge_mnist.runtime import Runtime
 
-SCHEMA = "edge-mnist-bench/1"
 MODEL_SUFFIXES = (".tflite", ".onnx")
 
 
@@ -45,8 +47,8 @@ def _settings_for(model: Path, settings: Settings) -> Settings:
     return settings
 
 
-def run_bench(paths, settings: Settings, threads: list[int], data=None, in_process: bool = False, outputs_dir: Path | None = None, progress=None) -> dict:
-    """Benchmark every model at every thread count; returns the JSON-ready report.
+def run_bench(paths, settings: Settings, threads: list[int], data=None, in_process: bool = False, outputs_dir: Path | None = None, progress=None) -> BenchReport:
+    """Benchmark every model at every thread count.
 
     Each measurement runs in its own child process unless `in_process` (the emulated run cannot
     spawn children); in-process memory figures include everything measured before.
@@ -57,13 +59,7 @@ def run_bench(paths, settings: Settings, threads: list[int], data=None, in_proce
     family = ".onnx" if settings.runtime is Runtime.ONNXRUNTIME else ".tflite"
     if settings.runtime and not any(m.suffix.lower() == family for m in models):
         raise ModelError(f"--runtime {settings.runtime.value} runs {family} files, and none was given")
-    if in_process:
-        x, y = load_test_set(data)  # fails early on a missing test set, before any model is loaded
-    else:
-        from edge_mnist.data import resolve_path
-
-        if not resolve_path(data).exists():
-            raise EdgeMnistError(f"MNIST test set not found at {resolve_path(data)}; fix: pass --data PATH to an mnist.npz or IDX folder")
+    x, y = load_test_set(data)  # a missing or corrupt test set fails here, before any model is loaded
     if outputs_dir:
         outputs_dir.mkdir(parents=True, exist_ok=True)
     results = []
@@ -73,14 +69,16 @@ def run_bench(paths, settings: Settings, threads: list[int], data=None, in_proce
             outputs = outputs_dir / f"{model.name}.t{count}.npy" if outputs_dir else None
             if progress:
                 progress(f"{model} threads={count}")
-            result = bench_model(model, x, y, one, outputs) if in_process else _in_child(model, one, data, outputs)
-            result["process"] = "in-process" if in_process else "child"
-            results.append(result)
-    runtimes = {r["runtime"]: r["runtime_version"] for r in results}
-    return {"schema": SCHEMA, "machine": machine_info(runtimes), "settings": _settings_json(settings, threads, data), "results": results}
+            if in_process:
+                results.append(replace(bench_model(model, x, y, one, outputs), process="in-process"))
+            else:
+                results.append(_in_child(model, one, data, outputs))
+    runtimes = {r.runtime: r.runtime_version for r in results}
+    run_settings = {**settings.to_json(), "threads": threads, "data": str(data) if data else None}
+    return BenchReport(machine_info(runtimes), run_settings, results)
 
 
-def _in_child(model: Path, settings: Settings, data, outputs: Path | None) -> dict:
+def _in_child(model: Path, settings: Settings, data, outputs: Path | None) -> BenchResult:
     from edge_mnist.firmware_bench.worker import args_for
 
     # sys.executable, never "python3" by name: the child must be this same environment.
@@ -92,35 +90,28 @@ def _in_child(model: Path, settings: Settings, data, outputs: Path | None) -> di
     except json.JSONDecodeError:
         payload = None
     if isinstance(payload, dict) and "error" in payload:
-        raise EdgeMnistError(payload["error"])
+        # The child's error, as the same member of the exception family it raised.
+        raise error_class(payload.get("kind"))(payload["error"])
     if done.returncode != 0 or not isinstance(payload, dict):
         tail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1][:200]
         raise ModelError(f"{model.name}: the runtime crashed on this model ({tail})")
-    return payload
+    return BenchResult.from_json(payload)
 
 
-def _settings_json(settings: Settings, threads: list[int], data) -> dict:
-    return {
-        "runtime": settings.runtime.value if settings.runtime else None,
-        "scaling": settings.scaling.value if settings.scaling else None,
-        "threads": threads,
-        "runs": settings.runs,
-        "warmup": settings.warmup,
-        "batch": settings.batch,
-        "limit": settings.limit,
-        "data": str(data) if data else None,
-    }
+def write_report(path, report: BenchReport) -> None:
+    write_atomic(path, (json.dumps(report.to_json(), indent=2) + "\n").encode())
 
 
-def load_report(path) -> dict:
+def load_report(path) -> BenchReport:
     """A report written by `bench --json`; anything else is refused."""
     path = Path(path)
     try:
-        report = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         raise EdgeMnistError(f"bench report not found: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EdgeMnistError(f"{path}: not a bench JSON report ({exc})") from None
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA or not isinstance(report.get("results"), list):
-        raise EdgeMnistError(f"{path}: not a bench JSON report (expected schema {SCHEMA})")
-    return report
+    try:
+        return BenchReport.from_json(data)
+    except EdgeMnistError as exc:
+        raise EdgeMnistError(f"{path}: {exc}") from None

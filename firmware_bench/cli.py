@@ -58,7 +58,7 @@ def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_p
         click.echo(f"chart: {chart}")
         return
 
-    from edge_mnist.firmware_bench.bench import default_threads, run_bench
+    from edge_mnist.firmware_bench.bench import default_threads, run_bench, write_report
     from edge_mnist.firmware_bench.measure import Settings
 
     settings = Settings(
@@ -79,5 +79,5 @@ def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_p
         progress=lambda text: click.echo(f"bench {text}", err=True),
     )
     click.echo(fmt.format_report(report))
-    fmt.write_json(json_path, report)
+    write_report(json_path, report)
     click.echo(f"report: {json_path}")

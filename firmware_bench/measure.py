@@ -5,17 +5,15 @@ so the memory figures are that model's alone.
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
-import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from edge_mnist.errors import DataError
-from edge_mnist.runtime import Predictor, Runtime, Scaling
+from edge_mnist.firmware_bench.results import BenchResult, ColdStart, Latency, Memory, Overhead, Throughput
+from edge_mnist.runtime import Predictor, Runtime, Scaling, import_runtime
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,14 @@ class Settings:
     warmup: int = 30
     batch: int = 64  # throughput batch, where the model's batch axis is dynamic
     limit: int | None = None  # only the first N test images (accuracy and throughput); None: all 10,000
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "runtime": self.runtime and self.runtime.value, "scaling": self.scaling and self.scaling.value}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Settings":
+        runtime, scaling = data.get("runtime"), data.get("scaling")
+        return replace(cls(**data), runtime=Runtime(runtime) if runtime else None, scaling=Scaling(scaling) if scaling else None)
 
 
 def memory() -> dict[str, int]:
@@ -44,41 +50,10 @@ def memory() -> dict[str, int]:
     return {"rss": fields["VmRSS"], "peak": fields["VmHWM"]}
 
 
-def load_test_set(path=None) -> tuple[np.ndarray, np.ndarray]:
-    """The MNIST test split, checksum-verified; from an .npz only the test arrays are read, to keep RSS low."""
-    from edge_mnist import data
-
-    source = data.resolve_path(path)
-    if not source.exists():
-        raise DataError(f"MNIST test set not found at {source}; fix: pass --data PATH to an mnist.npz or IDX folder")
-    if source.is_dir():
-        mnist = data.load_mnist(source)
-        return mnist.x_test, mnist.y_test
-    try:
-        with np.load(source, allow_pickle=False) as npz:
-            x, y = npz["x_test"], npz["y_test"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{source}: not a readable mnist.npz ({exc.__class__.__name__}: {exc})") from None
-    for key, array in (("x_test", x), ("y_test", y)):
-        if array.shape != data.SHAPES[key] or array.dtype != np.uint8:
-            raise DataError(f"{source}: {key} has shape {array.shape} {array.dtype}, expected {data.SHAPES[key]} uint8")
-        if _idx_md5(array) != data.IDX_MD5[key]:
-            raise DataError(f"{source}: {key} does not match the MNIST checksum")
-    return x, y
-
-
-def _idx_md5(array: np.ndarray) -> str:
-    """md5 of data.idx_bytes(array), hashed in place: building those bytes costs two 7.8 MB copies,
-    which would set the bench's peak RSS. The header is the IDX one: magic 0x0803/0x0801, then the shape."""
-    digest = hashlib.md5(bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape))
-    digest.update(np.ascontiguousarray(array))
-    return digest.hexdigest()
-
-
-def percentiles_us(seconds: list[float]) -> dict[str, float]:
+def percentiles_us(seconds: list[float]) -> Latency:
     us = np.asarray(seconds) * 1e6
     p50, p90, p99 = np.percentile(us, [50, 90, 99])
-    return {"mean": float(us.mean()), "p50": float(p50), "p90": float(p90), "p99": float(p99), "min": float(us.min()), "runs": len(us)}
+    return Latency(mean=float(us.mean()), p50=float(p50), p90=float(p90), p99=float(p99), min=float(us.min()), runs=len(us))
 
 
 def format_name(path: Path) -> str:
@@ -92,8 +67,8 @@ def format_name(path: Path) -> str:
         return f"foreign {path.suffix.lstrip('.').lower()}"
 
 
-def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Settings(), outputs: Path | None = None) -> dict:
-    """Benchmark one model; returns a JSON-ready dict. `outputs` saves the raw (N, 10) scores as .npy."""
+def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Settings(), outputs: Path | None = None) -> BenchResult:
+    """Benchmark one model. `outputs` saves the raw (N, 10) scores as .npy."""
     path = Path(path)
     x, y = x[: settings.limit], y[: settings.limit]
     fmt = format_name(path)
@@ -101,62 +76,59 @@ def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Setting
     ours = not fmt.startswith("foreign")
     scaling = settings.scaling or (Scaling.UNIT if ours else None)
     before = memory()
-    start = time.perf_counter()
+    clock = time.perf_counter
+    start = clock()
+    import_runtime(path, settings.runtime)  # a fresh process pays this once, before any model
+    imported = clock()
     predictor = Predictor(path, runtime=settings.runtime, threads=settings.threads, scaling=scaling)
-    loaded = time.perf_counter()
-    predictor.predict(x[:1])
-    first = time.perf_counter()
+    loaded = clock()
+    predictor.predict(x[:1])  # the interpreter's very first inference: loading ran none
+    first = clock()
     after_load = memory()
+    cold = ColdStart(
+        load=(loaded - imported) * 1e3, first_inference=(first - loaded) * 1e3, total=(first - imported) * 1e3, import_runtime=(imported - start) * 1e3
+    )
 
     latencies = _single_image_latencies(predictor, x, settings)
 
     batch = settings.batch if predictor.layout.dynamic_batch else 1
-    start_all = time.perf_counter()
+    start_all = clock()
     scores = predictor.predict(x, batch_size=batch)
-    seconds_all = time.perf_counter() - start_all
+    seconds_all = clock() - start_all
     end = memory()
     if outputs:
         np.save(outputs, scores, allow_pickle=False)
     predicted = scores.argmax(axis=1)
 
-    return {
-        "model": path.name,
-        "path": str(path),
-        "format": fmt,
-        "size_bytes": path.stat().st_size,
-        "runtime": predictor.runtime.value,
-        "runtime_version": predictor.runtime_version,
-        "threads": settings.threads,
-        "detected": predictor.describe(),
-        "accuracy": float((predicted == y).mean()),
-        "correct": int((predicted == y).sum()),
-        "test_images": len(y),
-        # "load" includes the few probe inferences that detect the output kind.
-        "cold_start_ms": {"load": (loaded - start) * 1e3, "first_inference": (first - loaded) * 1e3, "total": (first - start) * 1e3},
-        "latency_us": percentiles_us(latencies),
-        "throughput": {"batch": batch, "images_per_s": len(x) / seconds_all},
-        "memory_bytes": {
-            "before_load": before["rss"],
-            "after_load": after_load["rss"],
-            "peak": end["peak"],
-            "growth": end["peak"] - before["rss"],
-        },
-        "overhead": overhead(predictor, x, settings.runs),
-        **_micro(predictor),
-        # The device-side promise, checked where it matters: in the process that did the measuring.
-        "tensorflow_imported": "tensorflow" in sys.modules,
-    }
+    return BenchResult(
+        model=path.name,
+        path=str(path),
+        format=fmt,
+        size_bytes=path.stat().st_size,
+        runtime=predictor.runtime.value,
+        runtime_version=predictor.runtime_version,
+        threads=settings.threads,
+        detected=predictor.describe(),
+        accuracy=float((predicted == y).mean()),
+        correct=int((predicted == y).sum()),
+        test_images=len(y),
+        cold_start_ms=cold,
+        latency_us=percentiles_us(latencies),
+        throughput=Throughput(batch=batch, images_per_s=len(x) / seconds_all),
+        memory_bytes=Memory(before_load=before["rss"], after_load=after_load["rss"], peak=end["peak"], growth=end["peak"] - before["rss"]),
+        overhead=overhead(predictor, x, settings.runs),
+        tensorflow_imported="tensorflow" in sys.modules,
+        tflm=_micro(predictor),
+    )
 
 
-def _micro(predictor: Predictor) -> dict:
+def _micro(predictor: Predictor) -> dict | None:
     if predictor.runtime is not Runtime.TFLITE_MICRO:
-        return {}
+        return None
     return {
-        "tflm": {
-            "arena_bytes": predictor.arena_bytes,
-            "kernels": "reference",
-            "timing": "this desktop running TensorFlow Lite Micro's reference kernels through its Python interpreter, not a microcontroller",
-        }
+        "arena_bytes": predictor.arena_bytes,
+        "kernels": "reference",
+        "timing": "this desktop running TensorFlow Lite Micro's reference kernels through its Python interpreter, not a microcontroller",
     }
 
 
@@ -174,7 +146,7 @@ def _single_image_latencies(predictor: Predictor, x: np.ndarray, settings: Setti
     return times
 
 
-def overhead(predictor: Predictor, x: np.ndarray, runs: int) -> dict:
+def overhead(predictor: Predictor, x: np.ndarray, runs: int) -> Overhead:
     """The product's predict path against the bare runtime call on the same model and input, single image.
 
     Interleaved in blocks so machine noise hits both alike; the ratio of medians is the figure.
@@ -193,7 +165,7 @@ def overhead(predictor: Predictor, x: np.ndarray, runs: int) -> dict:
             bare()
             raw.append(clock() - t0)
     product_us, bare_us = float(np.median(product) * 1e6), float(np.median(raw) * 1e6)
-    return {"product_us": product_us, "bare_us": bare_us, "ratio": product_us / bare_us, "bare": _bare_name(predictor)}
+    return Overhead(product_us=product_us, bare_us=bare_us, ratio=product_us / bare_us, bare=_bare_name(predictor))
 
 
 def _bare_name(predictor: Predictor) -> str:

@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_mnist.firmware_bench.bench import run_bench
+from edge_mnist.firmware_bench.bench import load_report, run_bench
 from edge_mnist.firmware_bench.measure import Settings
+from edge_mnist.firmware_bench.results import BenchReport
+from edge_mnist.table import Column, render
 
 ENV_SCRIPT = Path(__file__).with_name("aarch64_env.sh")
 UNAVAILABLE = 77
@@ -47,7 +49,7 @@ def parse_model(text: str) -> tuple[Path, int | None]:
     return (Path(path).resolve(), int(limit)) if path and limit.isdigit() else (Path(text).resolve(), None)
 
 
-def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> dict:
+def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> BenchReport:
     return run_bench(models, Settings(runs=RUNS, warmup=5, limit=limit), [1], in_process=True, outputs_dir=outputs)
 
 
@@ -63,11 +65,11 @@ def run_emulated(args: list[str], cpu: str) -> None:
         raise SystemExit(f"emulated edge-mnist {args[0]} failed (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
 
-def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report: Path, cpu: str) -> dict:
+def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report: Path, cpu: str) -> BenchReport:
     # The emulated Python cannot start children (no binfmt_misc needed): measure in-process.
     args = ["bench", *map(str, models), "--in-process", "--threads", "1", "--runs", str(RUNS), "--json", str(report), "--outputs", str(outputs)]
     run_emulated(args + (["--limit", str(limit)] if limit else []), cpu)
-    return json.loads(report.read_text())
+    return load_report(report)
 
 
 def camera_check(model: Path, video: Path, log: Path, cpu: str) -> dict:
@@ -81,15 +83,15 @@ def camera_check(model: Path, video: Path, log: Path, cpu: str) -> dict:
     return {"model": model.name, "video": video.name, "frames": len(x86), "arm_frames": len(arm), "frames_differing": differing, "passed": differing == 0}
 
 
-def compare(x86: dict, arm: dict, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
+def compare(x86: BenchReport, arm: BenchReport, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
     rows = []
-    arm_results = {r["model"]: r for r in arm["results"]}
-    for ref in x86["results"]:
-        emu = arm_results[ref["model"]]
-        a = np.load(x86_dir / f"{ref['model']}.t1.npy", allow_pickle=False)
-        b = np.load(arm_dir / f"{ref['model']}.t1.npy", allow_pickle=False)
-        quant = ref["detected"]["output_quant"]
-        kind = ref["detected"]["output_kind"]
+    arm_results = {r.model: r for r in arm.results}
+    for ref in x86.results:
+        emu = arm_results[ref.model]
+        a = np.load(x86_dir / f"{ref.model}.t1.npy", allow_pickle=False)
+        b = np.load(arm_dir / f"{ref.model}.t1.npy", allow_pickle=False)
+        quant = ref.detected["output_quant"]
+        kind = ref.detected["output_kind"]
         diff = float(np.abs(a - b).max())
         if quant:
             # TFLite's int8 SOFTMAX kernel is arch-specific (one step, rarely); everything before it is exact.
@@ -100,16 +102,16 @@ def compare(x86: dict, arm: dict, x86_dir: Path, arm_dir: Path, max_changed: int
         checks = {
             "outputs": value <= allowed,
             "top1_changed": changed <= max_changed,
-            "accuracy_equal_within_changed": abs(ref["correct"] - emu["correct"]) <= changed,
-            "no_tensorflow": not emu["tensorflow_imported"],
-            "same_runtime_version": ref["runtime_version"] == emu["runtime_version"],
+            "accuracy_equal_within_changed": abs(ref.correct - emu.correct) <= changed,
+            "no_tensorflow": not emu.tensorflow_imported,
+            "same_runtime_version": ref.runtime_version == emu.runtime_version,
         }
         rows.append({
-            "model": ref["model"],
-            "runtime": f"{emu['runtime']} {emu['runtime_version']}",
-            "images": ref["test_images"],
-            "x86_accuracy": ref["accuracy"],
-            "aarch64_accuracy": emu["accuracy"],
+            "model": ref.model,
+            "runtime": f"{emu.runtime} {emu.runtime_version}",
+            "images": ref.test_images,
+            "x86_accuracy": ref.accuracy,
+            "aarch64_accuracy": emu.accuracy,
             "top1_changed": changed,
             "max_output_diff": value,
             "diff_unit": unit,
@@ -118,6 +120,18 @@ def compare(x86: dict, arm: dict, x86_dir: Path, arm_dir: Path, max_changed: int
             "passed": all(checks.values()),
         })
     return rows
+
+
+COLUMNS = (
+    Column.of("model"),
+    Column.of("runtime"),
+    Column.of("images", "d"),
+    Column.of("x86_accuracy", ".2%", title="x86 acc"),
+    Column.of("aarch64_accuracy", ".2%", title="arm acc"),
+    Column.of("top1_changed", "d", title="changed"),
+    Column("max diff", lambda r: f"{r['max_output_diff']:.3g} {r['diff_unit']} (<= {r['allowed']:g})", right=True),
+    Column("ok", lambda r: "yes" if r["passed"] else "NO " + str([k for k, v in r["checks"].items() if not v])),
+)
 
 
 def main() -> int:
@@ -143,12 +157,9 @@ def main() -> int:
         if args.camera_video:
             model = args.camera_model or next(path for path, _ in map(parse_model, args.models) if path.suffix == ".tflite")
             camera = camera_check(Path(model).resolve(), args.camera_video.resolve(), tmp / "camera.jsonl", args.cpu)
-    machine = arm["machine"]
+    machine = arm.machine
     print(f"emulated: {machine['device']}, {machine['arch']}, Python {machine['python']}, numpy {machine['numpy']} (timings not reported)")
-    print(f"{'model':<34} {'runtime':<22} {'images':>6} {'x86 acc':>8} {'arm acc':>8} {'changed':>7} {'max diff':>22}  ok")
-    for r in rows:
-        diff = f"{r['max_output_diff']:.3g} {r['diff_unit']} (<= {r['allowed']:g})"
-        print(f"{r['model']:<34} {r['runtime']:<22} {r['images']:>6} {r['x86_accuracy']:>8.2%} {r['aarch64_accuracy']:>8.2%} {r['top1_changed']:>7} {diff:>22}  {'yes' if r['passed'] else 'NO ' + str([k for k, v in r['checks'].items() if not v])}")
+    print(render(COLUMNS, rows))
     if camera:
         print(f"camera: {camera['model']} on {camera['video']}: {camera['frames']} frames, {camera['frames_differing']} read differently  {'yes' if camera['passed'] else 'NO'}")
     if args.json:

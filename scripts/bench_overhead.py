@@ -9,7 +9,10 @@ import argparse
 import json
 import sys
 
-from edge_mnist.firmware_bench.measure import load_test_set, overhead
+from dataclasses import asdict
+
+from edge_mnist.data import load_test_set
+from edge_mnist.firmware_bench.measure import overhead
 from edge_mnist.runtime import Predictor
 
 TARGET = 1.2
@@ -28,7 +31,7 @@ def main() -> int:
         predictor = Predictor(model, threads=args.threads, scaling=None)
         for _ in range(200):  # warm caches and the runtime's first-call work
             predictor.predict(x[:1])
-        rows.append({"model": model, "runtime": f"{predictor.runtime.value} {predictor.runtime_version}", **overhead(predictor, x, args.runs)})
+        rows.append({"model": model, "runtime": f"{predictor.runtime.value} {predictor.runtime_version}", **asdict(overhead(predictor, x, args.runs))})
     print(f"{'model':<40} {'runtime':<22} {'predict us':>10} {'bare us':>8} {'ratio':>6}  target <= {TARGET}x")
     for r in rows:
         print(f"{r['model']:<40} {r['runtime']:<22} {r['product_us']:>10.2f} {r['bare_us']:>8.2f} {r['ratio']:>5.2f}x  {'ok' if r['ratio'] <= TARGET else 'OVER'}")

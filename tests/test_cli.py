@@ -60,3 +60,71 @@ def test_train_command_writes_the_model(tmp_path, mnist):
     payload = json.loads(result.stdout)
     assert payload["test_accuracy"] > 0.85
     assert (tmp_path / "softmax" / "softmax.keras").is_file()
+
+
+def test_python_dash_m_runs_the_same_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "edge_mnist", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"edge-mnist, version {__import__('edge_mnist').__version__}"
+
+
+def test_a_subcommand_whose_import_fails_says_why(run_isolated):
+    # numpy missing: every command that needs it must still be listed, and say what to install.
+    out = run_isolated(
+        "import sys\n"
+        "sys.modules['numpy'] = None\n"
+        "from click.testing import CliRunner\n"
+        "from edge_mnist.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['--help'])\n"
+        "print(r.exit_code); print(r.output)\n"
+        "r = CliRunner().invoke(cli, ['bench', 'artifacts'])\n"
+        "print(r.exit_code); print(r.output)\n"
+    )
+    help_code, *rest = out.splitlines()
+    assert help_code == "0"
+    listing = "\n".join(rest)
+    bench_line = next(line for line in listing.splitlines() if line.strip().startswith("bench"))
+    assert "unavailable" in bench_line
+    assert "2\nError: bench is unavailable:" in out and "numpy" in out.split("Error: bench is unavailable:")[1]
+    assert "fix: pip install numpy" in out
+
+
+def test_unknown_precision_from_the_environment_is_one_line(monkeypatch):
+    monkeypatch.setenv("EDGE_MNIST_PRECISION", "bfloat8")
+    result = invoke("train", "--model", "softmax", "--epochs", "1")
+    assert result.exit_code == 2 and "unknown precision 'bfloat8'" in result.output and "Traceback" not in result.output
+
+
+def _edge_mnist(*args, env=None, timeout=600):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "EDGE_MNIST_VERBOSE")} | (env or {})
+    return subprocess.run([sys.executable, "-m", "edge_mnist", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+NATIVE_LOG = ("XNNPACK", "absl::InitializeLog", "I0000", "W0000", "E0000", "cuda", "oneDNN", "fully_quantize")
+
+
+def test_output_is_quiet_by_default_and_verbose_shows_the_native_logs(tiny_exports, tmp_path):
+    model = tiny_exports["tflite-int8"]
+    quick = ["--in-process", "--threads", "1", "--runs", "10", "--limit", "100", "--json", tmp_path / "b.json"]
+    quiet = _edge_mnist("bench", model, *quick)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [line for line in quiet.stderr.splitlines() if any(word in line for word in NATIVE_LOG)], quiet.stderr
+    loud = _edge_mnist("--verbose", "bench", model, *quick)
+    assert loud.returncode == 0 and "XNNPACK" in loud.stderr
+
+
+def test_export_hides_tensorflow_and_converter_logs(tiny_models, tmp_path):
+    import shutil
+
+    model = tmp_path / "cnn.keras"
+    shutil.copy(tiny_models["cnn"], model)
+    done = _edge_mnist("export", "--model", model, "--formats", "tflite-int8,onnx")
+    assert done.returncode == 0, done.stderr
+    assert not [line for line in done.stderr.splitlines() if any(word in line for word in NATIVE_LOG)], done.stderr
+    assert [line for line in done.stderr.splitlines()] == ["tflite-int8: exporting", "tflite-int8: passed", "onnx: exporting", "onnx: passed"]

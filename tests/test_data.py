@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edge_mnist import data
-from edge_mnist.data import BUNDLED, idx_bytes, load_mnist
+from edge_mnist.data import BUNDLED, idx_bytes, idx_md5, load_mnist, load_test_set
 from edge_mnist.errors import DataError
 
 
@@ -114,3 +114,37 @@ def test_idx_folder_missing_a_file_is_refused(mnist, tmp_path):
     next(folder.glob("t10k-labels*")).unlink()
     with pytest.raises(DataError, match="missing t10k-labels"):
         load_mnist(folder)
+
+
+def test_idx_md5_hashes_the_idx_encoding_in_place(mnist):
+    assert idx_md5(mnist.y_test) == hashlib.md5(idx_bytes(mnist.y_test)).hexdigest() == data.IDX_MD5["y_test"]
+
+
+def test_test_set_alone_is_the_verified_test_split(mnist, tmp_path):
+    x, y = load_test_set()
+    assert np.array_equal(x, mnist.x_test) and np.array_equal(y, mnist.y_test)
+    # From an IDX folder the training files are not even opened.
+    folder = _write_idx(tmp_path / "idx", mnist, gz=False)
+    for key in ("x_train", "y_train"):
+        (folder / data.IDX_NAMES[key]).unlink()
+    x, y = load_test_set(folder)
+    assert np.array_equal(x, mnist.x_test) and np.array_equal(y, mnist.y_test)
+
+
+def test_test_set_errors_name_the_problem(mnist, tmp_path):
+    with pytest.raises(DataError, match="not found.*--data"):
+        load_test_set(tmp_path / "none.npz")
+    np.savez(tmp_path / "partial.npz", x_train=mnist.x_train[:10])
+    with pytest.raises(DataError, match="missing arrays"):
+        load_test_set(tmp_path / "partial.npz")
+    edited = mnist.x_test.copy()
+    edited[0, 0, 0] ^= 1
+    np.savez(tmp_path / "edited.npz", x_test=edited, y_test=mnist.y_test)
+    with pytest.raises(DataError, match="x_test does not match the MNIST checksum"):
+        load_test_set(tmp_path / "edited.npz")
+    np.savez(tmp_path / "short.npz", x_test=mnist.x_test[:100], y_test=mnist.y_test)
+    with pytest.raises(DataError, match="x_test has shape"):
+        load_test_set(tmp_path / "short.npz")
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04broken")
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        load_test_set(tmp_path / "corrupt.npz")

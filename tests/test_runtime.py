@@ -187,3 +187,58 @@ def test_tflite_load_prefers_litert_and_never_imports_tensorflow(run_isolated, t
         "print(p.runtime.value, 'tensorflow' in sys.modules)\n"
     )
     assert out.split() == ["ai-edge-litert", "False"]
+
+
+def _counting_tflite(monkeypatch):
+    """Make every TFLite interpreter count its invokes; returns the counter."""
+    import edge_mnist.runtime as runtime
+
+    calls = []
+    Interpreter, runtime_name, version = runtime.load_tflite_interpreter_class()
+
+    class Counting(Interpreter):
+        def invoke(self, *args, **kwargs):
+            calls.append(1)
+            return super().invoke(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "load_tflite_interpreter_class", lambda runtime=None: (Counting, runtime_name, version))
+    return calls
+
+
+@pytest.mark.parametrize("name", ["tflite-float32", "tflite-int8", "tflite-uint8"])
+def test_loading_runs_no_inference_so_the_first_predict_is_a_cold_one(tiny_exports, monkeypatch, name):
+    calls = _counting_tflite(monkeypatch)
+    predictor = Predictor(tiny_exports[name], scaling=None)
+    assert calls == []
+    # What the output is came from the file itself: the graph ends in a softmax.
+    assert predictor.output_kind is OutputKind.PROBABILITIES and calls == []
+    predictor.predict(np.zeros((1, 28, 28), np.uint8))
+    assert calls == [1]
+
+
+def test_onnx_loading_runs_no_inference(tiny_exports, tmp_path, monkeypatch):
+    import onnxruntime
+
+    from edge_mnist.export.run import _with_onnx_metadata
+
+    ours = tmp_path / "cnn.float32.onnx"  # as `edge-mnist export` writes it: with its edge-mnist metadata
+    ours.write_bytes(_with_onnx_metadata(tiny_exports["onnx"].read_bytes(), {"edge_mnist.format": "onnx"}))
+    calls = []
+    run = onnxruntime.InferenceSession.run
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", lambda self, *a, **k: calls.append(1) or run(self, *a, **k))
+    predictor = Predictor(ours)
+    # An edge-mnist ONNX file says it is one in its metadata, and every edge-mnist model ends in a softmax.
+    assert predictor.output_kind is OutputKind.PROBABILITIES and calls == []
+
+
+def test_an_onnx_file_that_does_not_say_is_probed_once_when_asked(tiny_exports, monkeypatch):
+    import onnxruntime
+
+    bare = tiny_exports["onnx"]  # straight from the exporter, without edge-mnist's metadata
+    calls = []
+    run = onnxruntime.InferenceSession.run
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", lambda self, *a, **k: calls.append(1) or run(self, *a, **k))
+    predictor = Predictor(bare)
+    assert calls == []
+    assert predictor.output_kind is OutputKind.PROBABILITIES and len(calls) == 2
+    assert predictor.output_kind is OutputKind.PROBABILITIES and len(calls) == 2

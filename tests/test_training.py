@@ -52,12 +52,46 @@ def test_mixed_precision_training_saves_a_plain_float32_model(tiny_models):
     import keras
 
     from edge_mnist.models import load_keras_model
-    from edge_mnist.training import native_bf16
+    from edge_mnist.training import resolve_precision
 
     record = json.loads((tiny_models["cnn"].parent / "cnn.history.json").read_text())
     assert record["recipe"]["precision"] == "mixed_bfloat16"
-    assert record["precision"] == ("mixed_bfloat16" if native_bf16() else "float32")
+    assert record["precision"] == resolve_precision(recipe_for(Preset.CNN))  # bf16 where native, unless forced off
     model = load_keras_model(tiny_models["cnn"])
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
     assert {w.dtype for w in model.get_weights()} == {np.dtype("float32")}
     assert keras.mixed_precision.global_policy().name == "float32", "training must not leak its dtype policy"
+
+
+def test_precision_switch(monkeypatch):
+    from edge_mnist.training import PRECISION_ENV, native_bf16, resolve_precision
+
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    mixed = recipe_for(Preset.CNN)
+    native = "mixed_bfloat16" if native_bf16() else "float32"
+    assert resolve_precision(mixed) == resolve_precision(mixed, "auto") == native
+    assert resolve_precision(mixed, "float32") == "float32"
+    assert resolve_precision(recipe_for(Preset.CNN, tutorial=True)) == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    assert resolve_precision(mixed) == "float32"
+    assert resolve_precision(mixed, "auto") == native  # the argument wins over the environment
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(EdgeMnistError, match="unknown precision 'fp16'.*EDGE_MNIST_PRECISION"):
+        resolve_precision(mixed)
+
+
+def test_forced_float32_is_recorded_with_the_cpu(mnist, tmp_path):
+    recipe = recipe_for(Preset.CNN, epochs=1, batch_size=64)
+    result = train(Preset.CNN, mnist, tmp_path, recipe=recipe, seed=1, train_limit=600, progress=False, precision="float32")
+    record = json.loads(open(result.history_path).read())
+    assert result.precision == record["precision"] == "float32" and record["recipe"]["precision"] == "mixed_bfloat16"
+    assert record["cpu"]
+
+
+@pytest.mark.acceptance
+@pytest.mark.slow
+def test_cnn_trains_briefly_on_the_float32_path_to_98_5(mnist, tmp_path):
+    # The path a CPU without native bf16 takes, forced here: the recipe must hold there too.
+    result = train(Preset.CNN, mnist, tmp_path, recipe=recipe_for(Preset.CNN, epochs=2), seed=0, progress=False, precision="float32")
+    assert result.precision == "float32"
+    assert result.test_accuracy >= 0.985, result

@@ -8,6 +8,7 @@ that is not a digit (a dash, a dot) stands between two digits.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,10 +65,9 @@ def group_pieces(boxes: np.ndarray) -> list[list[int]]:
 
 
 def union_box(boxes) -> Box:
-    boxes = np.asarray(boxes)
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+    x0, y0 = min(int(b[0]) for b in boxes), min(int(b[1]) for b in boxes)
+    x1, y1 = max(int(b[0] + b[2]) for b in boxes), max(int(b[1] + b[3]) for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _centre(box: Box) -> np.ndarray:
@@ -92,7 +92,7 @@ def writing_angle(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> fl
             angle = angle - math.pi if angle > math.pi / 2 else angle + math.pi if angle <= -math.pi / 2 else angle
             if abs(angle) <= math.radians(50):
                 angles.append(angle)
-    return float(np.median(angles)) if angles else 0.0
+    return statistics.median(angles) if angles else 0.0
 
 
 def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tuple[list[list[int]], list[float]]:
@@ -135,7 +135,7 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
             directions[best] = blended / np.hypot(*blended)
         line.append(i)
     normal = np.array([-math.sin(theta), math.cos(theta)], np.float32)
-    order = sorted(range(len(lines)), key=lambda k: float(np.mean([centres[i] @ normal for i in lines[k]])))
+    order = sorted(range(len(lines)), key=lambda k: statistics.fmean(float(centres[i] @ normal) for i in lines[k]))
     angles = [_line_angle([centres[i] for i in lines[k]], theta) for k in order]
     return [lines[k] for k in order], angles
 
@@ -158,8 +158,10 @@ def extent(box: Box, direction: np.ndarray) -> tuple[float, float]:
     return float(corners.min()), float(corners.max())
 
 
-def split_numbers(digit_boxes: list[Box], separators: list[Box], angle: float, config: LayoutConfig = LayoutConfig()) -> list[list[int]]:
-    """Indices of the line's digits (given in reading order) grouped into numbers.
+def split_numbers(spans: list[tuple[float, float]], height: float, separators: list[tuple[float, float]], config: LayoutConfig = LayoutConfig()) -> list[list[int]]:
+    """Indices of the line's digits grouped into numbers, from each digit's span along the line
+    (in reading order, as `extent` gives them), the line's digit height, and the spans of the
+    separators on it.
 
     Writers space their digits differently, so a number ends where a gap is wide *for this line*:
     `relative_gap` times the line's usual gap (the median of its other gaps and of one prior gap of
@@ -168,19 +170,15 @@ def split_numbers(digit_boxes: list[Box], separators: list[Box], angle: float, c
     `number_gap` heights. A separator (a dash, a dot, a glyph that is not a digit) between two digits
     also ends a number.
     """
-    if not digit_boxes:
+    if not spans:
         return []
-    d = np.array([math.cos(angle), math.sin(angle)], np.float32)
-    height = float(np.median([b[3] for b in digit_boxes]))
-    spans = [extent(b, d) for b in digit_boxes]
     gaps = [spans[i + 1][0] - spans[i][1] for i in range(len(spans) - 1)]
-    marks = [extent(b, d) for b in separators]
     numbers, current = [], [0]
     for i, gap in enumerate(gaps):
-        usual = float(np.median([g for k, g in enumerate(gaps) if k != i] + [config.usual_gap * height]))
+        usual = statistics.median([g for k, g in enumerate(gaps) if k != i] + [config.usual_gap * height])
         wide = gap > config.number_gap * height or (gap > config.min_number_gap * height and gap > config.relative_gap * max(usual, 0.1 * height))
         centre_left, centre_right = sum(spans[i]) / 2, sum(spans[i + 1]) / 2
-        separated = any(centre_left < (m[0] + m[1]) / 2 < centre_right for m in marks)
+        separated = any(centre_left < (m[0] + m[1]) / 2 < centre_right for m in separators)
         if wide or separated:
             numbers.append(current)
             current = []

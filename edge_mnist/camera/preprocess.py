@@ -135,20 +135,29 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -
 def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     """The contrast of the page's writing: the 95th percentile over the pieces that could be writing.
 
-    Pieces cut by the frame edge (a dark sleeve, the desk, a thumb) are left out, or they would set
-    the level and make the real writing look faint. Measured on a half-size copy: it is a statistic.
+    Pieces cut by the frame edge (a dark sleeve, the desk, a thumb), solid blobs (punched holes) and
+    bits of ruled lines are left out, or they would set the level and make the real writing look
+    faint (or, for faint rules, vanish). Where that leaves nothing that looks written, the writing
+    touches ruled lines that reach the frame's edge: then the level is taken from the grid of rules
+    with the writing on it (a sparse piece through the middle of the frame; the page's edge against
+    the desk hugs the border). Measured on a half-size copy: it is a statistic.
     """
-    cv2 = require("cv2")
     half = np.ascontiguousarray(contrast[::2, ::2])
     count, labels, stats = components((half > config.floor).astype(np.uint8))
     x, y, w, h, area = stats.T
     height, width = half.shape
-    writing = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (area >= 2 * config.min_area)
-    writing[0] = False
-    if not writing.any():
-        return 0.0
-    values = half[writing[labels]]
-    return float(np.percentile(values, 95))
+    blob = (area > 0.6 * w * h) & (w < 2 * h) & (h < 2 * w)
+    fragment = ((h <= 3) & (w >= 6 * h)) | ((w <= 3) & (h >= 6 * w))
+    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
+    grid = (area < 0.12 * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
+    level = 0.0
+    for writing in (inside & (area >= 2 * config.min_area) & ~blob & ~fragment, grid):
+        writing[0] = False
+        if writing.any():
+            level = float(np.percentile(half[writing[labels]], 95))
+            if level >= config.min_ink:
+                break
+    return level
 
 
 def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> bool:
@@ -218,6 +227,12 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     above, below = np.floor(line - half - 2).astype(int), np.ceil(line + half + 2).astype(int)
     inside = (above >= 0) & (below < piece.shape[0])  # at the frame's edge nothing can cross
     crossed = inside & (before[np.clip(above, 0, None), columns] > 0) & (before[np.clip(below, None, piece.shape[0] - 1), columns] > 0)
+    # A stroke crossing the rule is a few pixels wide; a long run of "crossed" columns is a digit's
+    # bottom lying along the rule, which must not bring the rule back under it.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], crossed.astype(np.int8), [0]])))
+    for start, end in zip(edges[::2], edges[1::2]):
+        if end - start > max(6, 4 * half):
+            crossed[start:end] = False
     region[band & ~crossed[None, :]] = 0
     return True
 

@@ -10,6 +10,7 @@ Marks too small to be digits, and glyphs the classifier does not take for digits
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,13 +20,14 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from edge_mnist._deps import require
-from edge_mnist.camera.layout import LayoutConfig, build_lines, group_pieces, split_numbers, union_box
+from edge_mnist.camera.layout import LayoutConfig, build_lines, extent, group_pieces, split_numbers, union_box
 from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask
 from edge_mnist.camera.sources import Frame
 from edge_mnist.errors import ModelError
 from edge_mnist.runtime import OutputKind, Predictor, Runtime
 
-SPLIT_COST = 0.7  # log-confidence a glyph must gain per digit it is cut into
+SPLIT_COST = 0.4  # log-confidence a glyph must gain for each more digit it is cut into
+MAX_CUTS = 6
 SPLIT_WIDTH = 0.85  # glyphs wider than this many line heights may be two or more digits run together...
 SURE = 0.9  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
 DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
@@ -176,20 +178,25 @@ def _at_line_scale(image: np.ndarray, to_working: np.ndarray, height: float) -> 
 
 def _cuts(image: np.ndarray, height: float) -> list[int]:
     """Candidate cut columns of a glyph too wide for one digit: where its ink is thinnest, and even
-    spacings for 2-4 digits (loops that overlap, like a written 000, have no thin place)."""
-    width = image.shape[1]
-    counts = np.convolve((image > 0).sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
-    margin = max(2, int(0.1 * height))
-    inner = np.arange(margin, width - margin)
-    minima = [int(c) for c in inner if counts[c] <= counts[c - 1] and counts[c] <= counts[c + 1] and counts[c] < 0.6 * counts.max()]
-    minima = sorted(minima, key=lambda c: counts[c])[:3]
-    expected = width / (0.6 * height)
-    even = [round(width * i / k) for k in range(2, 5) if abs(k - expected) <= 1.5 for i in range(1, k)]
+    spacings for about as many digits as fit (loops that overlap, like a written 000, have no thin
+    place). At most MAX_CUTS, so the pieces to classify stay few."""
+    inked = (image > 0).sum(axis=0).astype(np.float32)
+    columns = np.nonzero(inked)[0]
+    if len(columns) == 0:
+        return []
+    left, right = int(columns[0]), int(columns[-1]) + 1
+    counts = np.convolve(inked, np.ones(3, np.float32) / 3, mode="same")
+    margin = 0.12 * height
+    inner = np.arange(int(left + margin), int(right - margin))
+    minima = [int(c) for c in inner if counts[c] <= counts[c - 1] and counts[c] <= counts[c + 1] and counts[c] <= 0.5 * counts.max()]
+    minima = sorted(minima, key=lambda c: counts[c])[:4]
+    expected = max(2, round((right - left) / (0.6 * height)))
+    even = [round(left + (right - left) * i / k) for k in (expected, expected + 1) for i in range(1, k)]
     cuts: list[int] = []
-    for c in sorted(minima + even):
-        if margin <= c <= width - margin and all(abs(c - d) >= 0.08 * height for d in cuts):
+    for c in minima + even:  # the thin places first; an even spacing only where none is close
+        if len(cuts) < MAX_CUTS and all(abs(c - d) >= 0.12 * height for d in cuts):
             cuts.append(c)
-    return cuts
+    return sorted(cuts)
 
 
 class Recognizer:
@@ -252,19 +259,23 @@ class Recognizer:
         tall = [k for k, ok in enumerate(digit_like) if ok]
         small = [boxes[k] for k, ok in enumerate(digit_like) if not ok]
         line_members, angles = build_lines([boxes[k] for k in tall], self.layout)
+        typical = statistics.median(boxes[k][3] for k in tall) if tall else 0.0
         lines = []
         for members, angle in zip(line_members, angles):
             members = [tall[m] for m in members]
+            if len(members) <= 2 and max(boxes[k][3] for k in members) < self.layout.mark_height * typical:
+                small += [boxes[k] for k in members]  # a dash or a dot off its line's baseline, not a line of its own
+                continue
             # A page held askew turns its digits with its lines; writing that climbs across a level page
             # does not. Turning by half the line's angle is never more than half wrong, and two glyphs
             # are no line to go by.
             turn = 0.5 * angle if len(members) >= 3 else 0.0
             uprights = [_upright(ink, ids[k], boxes[k], turn) for k in members]
-            height = float(np.median([image.shape[0] for image, _ in uprights]))
+            height = statistics.median(image.shape[0] for image, _ in uprights)
             line = _Line([], angle, turn, height, [], [])
             for k, (image, to_working) in zip(members, uprights):
                 if image.shape[0] < self.layout.mark_height * height:
-                    line.marks.append(boxes[k])
+                    small.append(boxes[k])  # a mark: whether it separates numbers is decided with the others
                 else:
                     line.glyphs.append(_Glyph(ids[k], boxes[k], *_at_line_scale(image, to_working, height)))
             lines.append(line)
@@ -301,11 +312,11 @@ class Recognizer:
             width = (glyph.image.shape[1] - 2 * PAD) / WORK_SIDE  # in digit heights
             if width <= SPLIT_WIDTH or (whole.get(i, 0.0) >= SURE and width <= 1.25):
                 continue
-            # Pieces run from one cut to the next or the one after: a digit is never wider than two.
+            # Every piece between two cuts that is as wide as a digit can be (a 1 is narrow).
             cuts = [0, *_cuts(glyph.image, WORK_SIDE), glyph.image.shape[1]]
             for a in range(len(cuts) - 1):
-                for b in range(a + 1, min(a + 3, len(cuts))):
-                    if (a, b) != (0, len(cuts) - 1) and 0.1 * WORK_SIDE <= cuts[b] - cuts[a] <= 1.05 * WORK_SIDE + 2 * PAD:
+                for b in range(a + 1, len(cuts)):
+                    if (a, b) != (0, len(cuts) - 1) and 0.12 * WORK_SIDE <= cuts[b] - cuts[a] <= 1.05 * WORK_SIDE + 2 * PAD:
                         part = np.zeros_like(glyph.image)
                         part[:, cuts[a] : cuts[b]] = glyph.image[:, cuts[a] : cuts[b]]
                         self._add(line, crops, i, i, (cuts[a], cuts[b]), part)
@@ -321,15 +332,18 @@ class Recognizer:
             sizes = np.cumsum([0] + [len(bs) for bs in boxes])
             line_scores = [flat[sizes[k] : sizes[k + 1]] for k in range(len(boxes))]
         result = []
-        for line, line_boxes, line_score in zip(lines, boxes, line_scores):
-            digits, separators = [], [_scaled(b, ink.scale) for b in line.marks]
-            for box, score in zip(line_boxes, line_score):
+        for line, segments, line_boxes, line_score in zip(lines, chosen, boxes, line_scores):
+            along = np.array([math.cos(line.angle), math.sin(line.angle)], np.float32)
+            digits, spans, separators = [], [], [extent(b, along) for b in line.marks]
+            for segment, box, score in zip(segments, line_boxes, line_score):
                 label, confidence = int(score.argmax()), float(score.max())
+                span = _span(ink, line, segment, along)
                 if confidence >= self.min_confidence:
                     digits.append(Digit(label, round(confidence, 4), box))
+                    spans.append(span)
                 else:
-                    separators.append(box)  # not a digit: a letter, a symbol, a blot
-            numbers = split_numbers([d.box for d in digits], separators, line.angle, self.layout)
+                    separators.append(span)  # not a digit: a letter, a symbol, a blot
+            numbers = split_numbers(spans, line.height, separators, self.layout)
             if digits:
                 result.append(Line(tuple(Number(tuple(digits[i] for i in number)) for number in numbers)))
         return result
@@ -349,6 +363,26 @@ class Recognizer:
         return _scaled((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), ink.scale)
 
 
+def _span(ink: Ink, line: _Line, segment: _Segment, along: np.ndarray) -> tuple[float, float]:
+    """Where a digit's ink begins and ends along its line (working pixels). From the ink itself: the
+    box of a digit turned with the page is wider than the digit, and the gaps between numbers are
+    judged on these spans."""
+    glyphs = line.glyphs[segment.glyph : segment.last + 1]
+    box = union_box([g.box for g in glyphs])
+    ids = [k for g in glyphs for k in g.ids]
+    crop = ink.labels[box[1] : box[1] + box[3], box[0] : box[0] + box[2]]
+    ys, xs = np.nonzero(crop == ids[0] if len(ids) == 1 else np.isin(crop, ids))
+    points = np.stack([xs + box[0], ys + box[1]], axis=1).astype(np.float32)
+    if segment.columns is not None:  # the columns of the upright glyph it was cut from
+        back = require("cv2").invertAffineTransform(glyphs[0].to_frame)
+        u = points @ back[0, :2] + back[0, 2]
+        points = points[(u >= segment.columns[0]) & (u < segment.columns[1])]
+    if len(points) == 0:
+        return extent(box, along)
+    projected = points @ along
+    return float(projected.min()), float(projected.max())
+
+
 def _scaled(box: Box, scale: float) -> Box:
     if scale == 1.0:
         return tuple(int(v) for v in box)
@@ -361,7 +395,7 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
 
     Glyph g spans [g, g + 1) on a number line and a cut at column c of it sits at g + c / width, so a
     segment is an interval and the best cutting is a best path from 0 to the glyph count. Each piece
-    of a cut glyph pays SPLIT_COST.
+    more of a cut glyph pays SPLIT_COST.
     """
 
     def span(s: _Segment) -> tuple[float, float]:
@@ -379,7 +413,9 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
         for s in by_end[end]:
             begin = span(s)[0]
             if begin in best:
-                gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if s.columns is not None else 0.0)
+                # A piece that ends inside its glyph makes one more digit of it: that is what costs.
+                inside = s.columns is not None and s.columns[1] < glyphs[s.glyph].image.shape[1]
+                gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if inside else 0.0)
                 options.append((best[begin][0] + gain, s))
         if options:
             best[end] = max(options, key=lambda o: o[0])
@@ -394,7 +430,8 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
 
 
 def _assign_marks(small: list[Box], lines: list[_Line]) -> None:
-    """Put each small mark (a dot, a comma, a dash) with the line whose band it lies in, as a separator."""
+    """Put each small mark that separates numbers with the line it lies on: a dash (wide, in the line's
+    band) or a period or comma (on or below the baseline). A speck at mid-height is neither."""
     for box in small:
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         for line in lines:
@@ -406,10 +443,12 @@ def _assign_marks(small: list[Box], lines: list[_Line]) -> None:
                 continue
             centres = np.array([[g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2] for g in line.glyphs])
             nearest = centres[np.argmin(np.abs(centres[:, 0] - cx))]
-            expected = nearest[1] + math.tan(line.angle) * (cx - nearest[0])
-            if abs(cy - expected) <= 0.7 * line.height:
+            below = cy - (nearest[1] + math.tan(line.angle) * (cx - nearest[0]))  # from the line's centre, down
+            if abs(below) > 0.7 * line.height:
+                continue
+            if box[2] >= 1.5 * box[3] or below >= 0.2 * line.height:
                 line.marks.append(box)
-                break
+            break
 
 
 class Smoother:

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from edge_mnist.camera.layout import build_lines, group_pieces, split_numbers, writing_angle
+from edge_mnist.camera.layout import build_lines, extent, group_pieces, split_numbers, writing_angle
 
 
 def test_lines_run_left_to_right_and_top_to_bottom():
@@ -33,24 +33,30 @@ def test_a_line_on_an_arc_holds_together():
     assert lines == [list(range(7))]
 
 
+def _spans(boxes):
+    return [extent(b, np.array([1.0, 0.0], np.float32)) for b in boxes]
+
+
 def test_numbers_split_at_gaps_wide_for_their_line():
     h = 50
+
     def row(xs):
-        return [(x, 100, 30, h) for x in xs]
+        return _spans([(x, 100, 30, h) for x in xs])
+
     # tight digits, then a gap three times wider: two numbers
-    assert split_numbers(row([0, 40, 80, 200, 240]), [], 0.0) == [[0, 1, 2], [3, 4]]
+    assert split_numbers(row([0, 40, 80, 200, 240]), h, []) == [[0, 1, 2], [3, 4]]
     # evenly spaced digits a digit-height apart: one number, however far apart
-    assert split_numbers(row([0, 80, 160, 240]), [], 0.0) == [[0, 1, 2, 3]]
+    assert split_numbers(row([0, 80, 160, 240]), h, []) == [[0, 1, 2, 3]]
     # two digits: judged against the usual gap, a small space is one number, a wide one two
-    assert split_numbers(row([0, 45]), [], 0.0) == [[0, 1]]
-    assert split_numbers(row([0, 100]), [], 0.0) == [[0], [1]]
+    assert split_numbers(row([0, 45]), h, []) == [[0, 1]]
+    assert split_numbers(row([0, 100]), h, []) == [[0], [1]]
 
 
 def test_a_dash_between_digits_separates_numbers():
-    digits = [(0, 100, 30, 50), (60, 100, 30, 50), (120, 100, 30, 50), (180, 100, 30, 50)]  # evenly spaced
-    dash = (95, 125, 20, 5)
-    assert split_numbers(digits, [dash], 0.0) == [[0, 1], [2, 3]]
-    assert split_numbers(digits, [], 0.0) == [[0, 1, 2, 3]]
+    digits = _spans([(0, 100, 30, 50), (60, 100, 30, 50), (120, 100, 30, 50), (180, 100, 30, 50)])  # evenly spaced
+    dash = _spans([(95, 125, 20, 5)])
+    assert split_numbers(digits, 50, dash) == [[0, 1], [2, 3]]
+    assert split_numbers(digits, 50, []) == [[0, 1, 2, 3]]
 
 
 def test_pieces_stacked_in_one_digit_join_and_digits_side_by_side_do_not():

@@ -57,8 +57,8 @@ def test_verify_passes_an_exported_file_with_the_figures_of_the_manifest(invoke,
 def test_verify_table(invoke, exported):
     result = invoke("verify", exported[0] / "cnn.uint8.tflite")
     assert result.exit_code == 0, result.output
-    header, row = result.stdout.splitlines()[-2:]
-    assert header.split()[0] == "format" and row.split()[0] == "tflite-uint8" and row.endswith("pass")
+    header, rule, row = result.stdout.splitlines()[-3:]
+    assert header.split()[0] == "format" and set(rule) == {"-", " "} and row.split()[0] == "tflite-uint8" and row.endswith("pass")
 
 
 def test_verify_catches_a_file_from_another_model(invoke, artifacts_copy, tiny_models, mnist):

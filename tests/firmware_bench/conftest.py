@@ -182,7 +182,7 @@ def unrunnable_models(tiny_exports, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def bench_report(tiny_exports, tmp_path_factory) -> dict:
+def bench_report(tiny_exports, tmp_path_factory):
     """One real bench of the tiny int8 TFLite and float ONNX cnn, each in its own child process."""
     from edge_mnist.firmware_bench.bench import run_bench
     from edge_mnist.firmware_bench.measure import Settings
@@ -190,5 +190,5 @@ def bench_report(tiny_exports, tmp_path_factory) -> dict:
     outputs = tmp_path_factory.mktemp("bench_outputs")
     models = [tiny_exports["tflite-int8"], tiny_exports["onnx"]]
     report = run_bench(models, Settings(runs=50, warmup=5), [1], outputs_dir=outputs)
-    report["outputs_dir"] = str(outputs)  # for the tests only; not part of the schema
+    report.settings["outputs_dir"] = str(outputs)  # for the tests only; not part of the schema
     return report

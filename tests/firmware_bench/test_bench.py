@@ -5,8 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from edge_mnist.errors import EdgeMnistError, ModelError
-from edge_mnist.firmware_bench.bench import SCHEMA, default_threads, expand_models, load_report, run_bench
+from edge_mnist.errors import DataError, EdgeMnistError, ModelError
+from edge_mnist.firmware_bench.bench import default_threads, expand_models, load_report, run_bench, write_report
+from edge_mnist.firmware_bench.results import SCHEMA, BenchReport
 from edge_mnist.firmware_bench.measure import Settings
 from edge_mnist.runtime import Predictor, Runtime
 
@@ -33,35 +34,64 @@ def test_default_threads_are_one_and_all_cores():
 
 
 def test_report_has_every_measurement(bench_report, tiny_exports):
-    assert bench_report["schema"] == SCHEMA
-    machine = bench_report["machine"]
+    assert bench_report.schema == SCHEMA
+    machine = bench_report.machine
     assert machine["cores"] >= 1 and machine["python"] == sys.version.split()[0]
     assert set(machine["runtimes"]) == {"ai-edge-litert", "onnxruntime"}
-    by_format = {r["format"]: r for r in bench_report["results"]}
+    by_format = {r.format: r for r in bench_report.results}
     assert set(by_format) == {"tflite-int8", "onnx"}
-    for r in bench_report["results"]:
-        lat = r["latency_us"]
-        assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] and lat["runs"] == 50
-        assert r["throughput"]["batch"] == 64 and r["throughput"]["images_per_s"] > 0
-        assert r["cold_start_ms"]["total"] > 0
-        mem = r["memory_bytes"]
-        assert 0 < mem["before_load"] <= mem["peak"] and mem["growth"] == mem["peak"] - mem["before_load"]
-        assert r["overhead"]["ratio"] > 0 and r["process"] == "child" and r["threads"] == 1
-        assert r["size_bytes"] == tiny_exports[r["format"]].stat().st_size
-        assert r["test_images"] == 10000
+    for r in bench_report.results:
+        lat = r.latency_us
+        assert 0 < lat.min <= lat.p50 <= lat.p90 <= lat.p99 and lat.runs == 50
+        assert r.throughput.batch == 64 and r.throughput.images_per_s > 0
+        cold = r.cold_start_ms
+        assert cold.load > 0 and cold.first_inference > 0 and cold.total == pytest.approx(cold.load + cold.first_inference)
+        assert cold.import_runtime > 0  # a fresh child imports its runtime
+        mem = r.memory_bytes
+        assert 0 < mem.before_load <= mem.peak and mem.growth == mem.peak - mem.before_load
+        assert r.overhead.ratio > 0 and r.process == "child" and r.threads == 1
+        assert r.size_bytes == tiny_exports[r.format].stat().st_size
+        assert r.test_images == 10000
+
+
+def test_report_json_round_trips_through_the_dataclasses(bench_report, tmp_path):
+    path = tmp_path / "bench.json"
+    write_report(path, bench_report)
+    data = json.loads(path.read_text())
+    assert data["schema"] == SCHEMA and set(data["results"][0]["cold_start_ms"]) == {"load", "first_inference", "total", "import_runtime"}
+    assert load_report(path) == bench_report
+    assert BenchReport.from_json(bench_report.to_json()) == bench_report
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["results"][0].pop("latency_us"), "has no 'latency_us'"),
+        (lambda d: d["results"][0]["latency_us"].update(p50="fast"), "latency_us.p50 is str"),
+        (lambda d: d["results"][0].update(threads=True), "threads is bool"),
+        (lambda d: d.update(results={}), "no results list"),
+    ],
+)
+def test_load_report_names_what_is_wrong_in_a_damaged_report(bench_report, tmp_path, edit, message):
+    data = bench_report.to_json()
+    edit(data)
+    path = tmp_path / "damaged.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(EdgeMnistError, match=message):
+        load_report(path)
 
 
 def test_accuracy_is_the_models_own_on_the_full_test_set(bench_report, tiny_exports, mnist):
-    for r in bench_report["results"]:
-        expected = (Predictor(tiny_exports[r["format"]]).classify(mnist.x_test) == mnist.y_test).mean()
-        assert r["accuracy"] == pytest.approx(expected, abs=1e-9)
-        assert r["correct"] == round(expected * 10000)
+    for r in bench_report.results:
+        expected = (Predictor(tiny_exports[r.format]).classify(mnist.x_test) == mnist.y_test).mean()
+        assert r.accuracy == pytest.approx(expected, abs=1e-9)
+        assert r.correct == round(expected * 10000)
 
 
 def test_outputs_saved_are_the_models_scores(bench_report, tiny_exports, mnist):
     from pathlib import Path
 
-    saved = np.load(Path(bench_report["outputs_dir"]) / "cnn.int8.tflite.t1.npy", allow_pickle=False)
+    saved = np.load(Path(bench_report.settings["outputs_dir"]) / "cnn.int8.tflite.t1.npy", allow_pickle=False)
     assert saved.shape == (10000, 10)
     assert np.array_equal(saved[:100], Predictor(tiny_exports["tflite-int8"]).predict(mnist.x_test[:100]))
 
@@ -87,14 +117,14 @@ def test_device_side_memory_is_a_tenth_of_a_tensorflow_process(run_isolated, tin
 
 def test_bench_child_memory_is_reported_whole(bench_report):
     # The bench child also holds the 7.8 MB test set and batch-64 tensors; the figure is what it is.
-    for r in bench_report["results"]:
-        mem = r["memory_bytes"]
-        assert mem["before_load"] > 7.8e6 and mem["peak"] >= mem["after_load"] >= mem["before_load"] - 1e6
+    for r in bench_report.results:
+        mem = r.memory_bytes
+        assert mem.before_load > 7.8e6 and mem.peak >= mem.after_load >= mem.before_load - 1e6
 
 
 def test_bench_on_tflite_never_imports_tensorflow(bench_report, run_isolated, tiny_exports, tmp_path):
     # In the child processes of the normal run...
-    assert not any(r["tensorflow_imported"] for r in bench_report["results"])
+    assert not any(r.tensorflow_imported for r in bench_report.results)
     # ...and through the command line, in one fresh process.
     out = run_isolated(
         "import sys\n"
@@ -110,7 +140,7 @@ def test_bench_on_tflite_never_imports_tensorflow(bench_report, run_isolated, ti
 
 def test_in_process_run_measures_in_this_process(tiny_exports):
     report = run_bench([tiny_exports["tflite-int8"]], Settings(runs=10, warmup=2, limit=300), [1, 2], in_process=True)
-    assert [(r["threads"], r["process"], r["test_images"]) for r in report["results"]] == [(1, "in-process", 300), (2, "in-process", 300)]
+    assert [(r.threads, r.process, r.test_images) for r in report.results] == [(1, "in-process", 300), (2, "in-process", 300)]
 
 
 def test_forced_runtime_needs_a_file_it_can_run(tiny_exports):
@@ -122,15 +152,24 @@ def test_forced_runtime_needs_a_file_it_can_run(tiny_exports):
 
 def test_missing_test_set_is_refused_before_any_model_runs(tiny_exports, tmp_path):
     for in_process in (False, True):
-        with pytest.raises(EdgeMnistError, match="MNIST test set not found"):
+        with pytest.raises(DataError, match="MNIST data not found.*--data"):
             run_bench([tiny_exports["tflite-int8"]], Settings(), [1], data=tmp_path / "none.npz", in_process=in_process)
 
 
-def test_a_model_the_child_refuses_is_one_error(tmp_path):
+def test_a_model_the_child_refuses_is_one_error_of_the_same_kind(tmp_path):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"\x00" * 64)
-    with pytest.raises(EdgeMnistError, match="bad.tflite: not a valid TFLite model"):
+    with pytest.raises(ModelError, match="bad.tflite: not a valid TFLite model"):
         run_bench([bad], Settings(runs=10), [1])
+
+
+def test_a_data_error_in_the_child_stays_a_data_error(tiny_exports, monkeypatch):
+    # The parent reads the test set first; a child that cannot (here: the file changed in between) reports why.
+    import edge_mnist.firmware_bench.bench as bench
+
+    monkeypatch.setattr(bench, "load_test_set", lambda data: (None, None))
+    with pytest.raises(DataError, match="MNIST data not found"):
+        run_bench([tiny_exports["tflite-int8"]], Settings(runs=10), [1], data="/nonexistent/mnist.npz")
 
 
 def test_load_report_refuses_what_bench_did_not_write(tmp_path):

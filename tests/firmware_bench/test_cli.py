@@ -43,27 +43,27 @@ def test_bench_takes_a_folder(tiny_exports, tmp_path):
 
 def test_compare_puts_devices_side_by_side_with_a_chart(bench_report, tmp_path):
     desktop, other = tmp_path / "desktop.json", tmp_path / "other.json"
-    desktop.write_text(json.dumps(bench_report))
+    desktop.write_text(json.dumps(bench_report.to_json()))
     # A second report of the same shape; the name is changed only to tell the columns apart.
-    renamed = {**bench_report, "machine": {**bench_report["machine"], "device": "second-box"}}
+    renamed = {**bench_report.to_json(), "machine": {**bench_report.machine, "device": "second-box"}}
     other.write_text(json.dumps(renamed))
     chart = tmp_path / "chart.png"
     result = invoke("bench", "--compare", desktop, other, "--chart", chart)
     assert result.exit_code == 0, result.output
-    assert "second-box acc" in result.stdout and f"{bench_report['machine']['device']} acc" in result.stdout
+    assert "second-box acc" in result.stdout and f"{bench_report.machine['device']} acc" in result.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_needs_two_reports(bench_report, tmp_path):
     path = tmp_path / "one.json"
-    path.write_text(json.dumps(bench_report))
+    path.write_text(json.dumps(bench_report.to_json()))
     result = invoke("bench", "--compare", path)
     assert result.exit_code == 2 and "two or more" in result.output
 
 
 def test_compare_refuses_a_file_that_is_not_a_report(bench_report, tmp_path):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    good.write_text(json.dumps(bench_report))
+    good.write_text(json.dumps(bench_report.to_json()))
     bad.write_text("[1, 2]")
     assert_one_line_exit_2(invoke("bench", "--compare", good, bad, "--chart", tmp_path / "c.png"), "not a bench JSON report")
     assert not (tmp_path / "c.png").exists()
@@ -75,7 +75,7 @@ def test_missing_model_is_one_line(tmp_path):
 
 def test_missing_test_set_names_the_fix(tiny_exports, tmp_path):
     result = invoke("bench", tiny_exports["tflite-int8"], "--data", tmp_path / "none.npz", "--json", tmp_path / "b.json")
-    assert_one_line_exit_2(result, "MNIST test set not found", "--data")
+    assert_one_line_exit_2(result, "MNIST data not found", "--data")
 
 
 def test_runtime_not_installed_names_what_to_install(tiny_exports, tmp_path):

@@ -17,6 +17,9 @@ def test_foreign_model_is_read_correctly(foreign_models, mlp_reference, mnist, n
     f = foreign_models[name]
     # Where the model cannot tell its scaling, the user says it (--scaling); elsewhere it is inferred.
     predictor = Predictor(f.path, scaling=None if f.inferred else Scaling(f.scaling))
+    if f.path.suffix == ".tflite" or f.output_kind == "class index":
+        # Read from the graph or the output's shape at load, with no probe inference.
+        assert predictor._kind is not None and predictor._kind.value == f.output_kind
     d = predictor.describe()
     assert (d["layout"], d["input_dtype"], d["output_kind"], d["scaling"]) == (f.layout, f.input_dtype, f.output_kind, f.scaling)
     agreement = (predictor.classify(mnist.x_test) == mlp_reference).mean()

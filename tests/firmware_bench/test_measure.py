@@ -4,44 +4,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_mnist.errors import DataError
-from edge_mnist.firmware_bench.measure import Settings, bench_model, format_name, load_test_set, memory, overhead, percentiles_us
+from edge_mnist.firmware_bench.measure import Settings, bench_model, format_name, memory, overhead, percentiles_us
 from edge_mnist.runtime import Predictor
 
 
 def test_percentiles_in_microseconds():
     stats = percentiles_us([i * 1e-6 for i in range(1, 101)])
-    assert stats["min"] == pytest.approx(1) and stats["p50"] == pytest.approx(50.5) and stats["runs"] == 100
-    assert stats["p90"] == pytest.approx(90.1) and stats["p99"] == pytest.approx(99.01) and stats["mean"] == pytest.approx(50.5)
+    assert stats.min == pytest.approx(1) and stats.p50 == pytest.approx(50.5) and stats.runs == 100
+    assert stats.p90 == pytest.approx(90.1) and stats.p99 == pytest.approx(99.01) and stats.mean == pytest.approx(50.5)
 
 
 def test_memory_reads_this_process():
     mem = memory()
     assert 0 < mem["rss"] <= mem["peak"]
-
-
-def test_test_set_is_the_verified_mnist_test_split(mnist):
-    x, y = load_test_set()
-    assert np.array_equal(x, mnist.x_test) and np.array_equal(y, mnist.y_test)
-
-
-def test_test_set_errors_name_the_problem(mnist, tmp_path):
-    with pytest.raises(DataError, match="not found.*--data"):
-        load_test_set(tmp_path / "none.npz")
-    np.savez(tmp_path / "partial.npz", x_train=mnist.x_train[:10])
-    with pytest.raises(DataError, match="not a readable mnist.npz"):
-        load_test_set(tmp_path / "partial.npz")
-    edited = mnist.x_test.copy()
-    edited[0, 0, 0] ^= 1
-    np.savez(tmp_path / "edited.npz", x_test=edited, y_test=mnist.y_test)
-    with pytest.raises(DataError, match="x_test does not match the MNIST checksum"):
-        load_test_set(tmp_path / "edited.npz")
-    np.savez(tmp_path / "short.npz", x_test=mnist.x_test[:100], y_test=mnist.y_test)
-    with pytest.raises(DataError, match="x_test has shape"):
-        load_test_set(tmp_path / "short.npz")
-    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04broken")
-    with pytest.raises(DataError):
-        load_test_set(tmp_path / "corrupt.npz")
 
 
 def test_format_name_is_the_registrys_for_our_files():
@@ -53,14 +28,14 @@ def test_format_name_is_the_registrys_for_our_files():
 
 def test_bench_model_on_a_slice(tiny_exports, mnist):
     result = bench_model(tiny_exports["tflite-int8"], mnist.x_test, mnist.y_test, Settings(runs=20, warmup=2, limit=256, threads=1))
-    assert result["test_images"] == 256 and result["latency_us"]["runs"] == 20
+    assert result.test_images == 256 and result.latency_us.runs == 20
     expected = (Predictor(tiny_exports["tflite-int8"]).classify(mnist.x_test[:256]) == mnist.y_test[:256]).sum()
-    assert result["correct"] == expected
+    assert result.correct == expected
 
 
 def test_overhead_compares_predict_with_the_bare_invoke(tiny_exports, mnist):
     result = overhead(Predictor(tiny_exports["tflite-int8"], threads=1), mnist.x_test, runs=100)
-    assert result["bare"] == "interpreter.invoke"
+    assert result.bare == "interpreter.invoke"
     # predict does all of the bare call's work and more, so it cannot be much faster than it.
-    assert result["product_us"] > 0.8 * result["bare_us"] > 0
-    assert result["ratio"] == pytest.approx(result["product_us"] / result["bare_us"])
+    assert result.product_us > 0.8 * result.bare_us > 0
+    assert result.ratio == pytest.approx(result.product_us / result.bare_us)

@@ -1,32 +1,27 @@
 """firmware_bench.report: the printed table, atomic JSON, the side-by-side comparison and its chart."""
-import json
 import os
+from dataclasses import replace
 
 import pytest
 
-from edge_mnist.firmware_bench.report import format_compare, format_report, write_atomic, write_compare_chart, write_json
+from edge_mnist.files import write_atomic
+from edge_mnist.firmware_bench.report import format_compare, format_report, write_compare_chart
 
 
 def test_table_has_one_row_per_measurement_and_the_machine(bench_report):
     text = format_report(bench_report)
     lines = text.splitlines()
-    assert lines[0].startswith(bench_report["machine"]["device"]) and "ai-edge-litert" in lines[0]
+    assert lines[0].startswith(bench_report.machine["device"]) and "ai-edge-litert" in lines[0]
     rows = [line for line in lines if line.startswith("cnn.")]
     assert len(rows) == 2 * 2  # a table row and a detection note per model
-    r = bench_report["results"][0]
-    assert f"{r['accuracy']:.2%}" in text and f"{r['latency_us']['p50']:.1f}" in text
+    r = bench_report.results[0]
+    assert f"{r.accuracy:.2%}" in text and f"{r.latency_us.p50:.1f}" in text and f"{r.cold_start_ms.total:.1f}" in text
 
 
 def test_emulated_reports_say_so(bench_report):
-    emulated = {**bench_report, "machine": {**bench_report["machine"], "emulated": "qemu-aarch64 -cpu cortex-a72"}}
+    emulated = replace(bench_report, machine={**bench_report.machine, "emulated": "qemu-aarch64 -cpu cortex-a72"})
     assert "EMULATED run" in format_report(emulated)
     assert "EMULATED" not in format_report(bench_report)
-
-
-def test_write_json_round_trips(bench_report, tmp_path):
-    path = tmp_path / "sub" / "bench.json"
-    write_json(path, bench_report)
-    assert json.loads(path.read_text()) == json.loads(json.dumps(bench_report))
 
 
 def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
@@ -43,7 +38,7 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
 
 
 def test_compare_marks_rows_a_device_lacks(bench_report, tmp_path):
-    one_model = {**bench_report, "machine": {**bench_report["machine"], "device": "pi"}, "results": bench_report["results"][:1]}
+    one_model = replace(bench_report, machine={**bench_report.machine, "device": "pi"}, results=bench_report.results[:1])
     text = format_compare([bench_report, one_model])
     missing = [line for line in text.splitlines() if line.startswith("cnn.float32.onnx")]
     assert len(missing) == 1 and missing[0].rstrip().endswith("-")
