@@ -108,6 +108,8 @@ def import_runtime(path, runtime: Runtime | None = None) -> None:
     """Import the library that would run `path` without loading it: what a fresh process pays once."""
     if Path(path).suffix.lower() == ".onnx":
         require("onnxruntime")
+    elif runtime is Runtime.TFLITE_MICRO or (runtime is None and Path(path).suffix.lower() == ".cc"):
+        require("tflite_micro")
     elif runtime is not Runtime.ONNXRUNTIME:  # that pairing is refused by Predictor, with the reason
         load_tflite_interpreter_class(runtime)
 
