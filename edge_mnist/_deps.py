@@ -15,6 +15,7 @@ _KNOWN = {
     "matplotlib": ("matplotlib", "train"),
     "onnxruntime": ("onnxruntime", "pi"),
     "ai_edge_litert": ("ai-edge-litert", "pi"),
+    "tflite_micro": ("tflite-micro", "train"),
     "cv2": ("opencv-python-headless", "pi"),
     "picamera2": ("picamera2", None),
 }

@@ -18,6 +18,7 @@ from edge_mnist.errors import EdgeMnistError
 # name -> "module:attribute" of a click command, imported on first use
 LAZY_COMMANDS = {
     "train": "edge_mnist.cli:train",
+    "inspect": "edge_mnist.cli:inspect",
     "pipeline": "edge_mnist.cli:pipeline",
     "export": "edge_mnist.export.cli:export",
     "verify": "edge_mnist.export.cli:verify",
@@ -92,7 +93,7 @@ precision_option = click.option(
 
 
 @click.command()
-@click.option("--model", "preset", default="cnn", show_default=True, help="Preset: softmax, mlp, mlp-bn, cnn.")
+@click.option("--model", "preset", default="cnn", show_default=True, help="Preset: softmax, mlp, mlp-bn, cnn, cnn-camera, edge.")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -124,7 +125,7 @@ def train(preset, epochs, batch_size, seed, tutorial, precision, out, as_json, d
 
 
 @click.command()
-@click.option("--models", default="mlp,cnn,cnn-camera", show_default=True, help="Comma-separated presets.")
+@click.option("--models", default="mlp,cnn,edge,cnn-camera", show_default=True, help="Comma-separated presets.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True)
 @click.option("--force", is_flag=True, help="Redo every stage even where artifacts are up to date.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -148,3 +149,21 @@ def pipeline(models, out, force, seed, precision, json_path, data):
     if json_path:
         write_atomic(json_path, (json.dumps(result.to_json(), indent=2) + "\n").encode())
     enforce(result.parity)
+
+
+@click.command()
+@click.argument("model")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True, help="Artifacts folder a preset name is looked up in.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report card as JSON.")
+def inspect(model, artifacts, as_json):
+    """Report card of MODEL: a .keras, .tflite or .onnx file, or a preset name (its trained .keras).
+
+    Per layer: operator, output shape, parameters, MACs and activation bytes; then the totals, the
+    peak activation memory, the file size and, for a full-integer .tflite, the TensorFlow Lite Micro
+    tensor arena, measured.
+    """
+    from edge_mnist.export.run import resolve_model
+    from edge_mnist.report_card import format_card, report_card
+
+    card = report_card(resolve_model(model, artifacts))
+    click.echo(json.dumps(card, indent=2) if as_json else format_card(card))

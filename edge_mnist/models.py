@@ -18,6 +18,7 @@ class Preset(str, Enum):
     MLP_BN = "mlp-bn"
     CNN = "cnn"
     CNN_CAMERA = "cnn-camera"
+    EDGE = "edge"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class Recipe:
     augment: str = "none"
 
 
+# A small CNN for microcontrollers, in the vocabulary of `small_cnn`; chosen by scripts/sweep_edge.py
+# (docs/benchmarks.md, "The edge preset").
+EDGE_LAYERS = "c20-p-c40-p-c80-f"
+# The camera classifies about 30 crops a frame: three small convolution blocks (1.8 M multiply-adds, a
+# third of the cnn's) read them as well, inside the camera's 5 ms a frame.
+CAMERA_LAYERS = "c24-p-c48-p-c96-f-o3"
+
 # The tutorials' recipes, used as-is where they are already fast.
 TUTORIAL = {
     Preset.SOFTMAX: Recipe("sgd", 0.5, 20, 128),
@@ -48,6 +56,8 @@ TUTORIAL = {
 DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.006, 7, 256, schedule="onecycle", precision="mixed_bfloat16")}
 # The camera's CNN, trained on camera-drawn digits too (no tutorial has it).
 DEFAULT[Preset.CNN_CAMERA] = TUTORIAL[Preset.CNN_CAMERA] = Recipe("adam", 0.004, 10, 256, schedule="onecycle", precision="mixed_bfloat16", augment="camera")
+# The microcontroller CNN (no tutorial has it): its recipe, like its layers, from scripts/sweep_edge.py.
+DEFAULT[Preset.EDGE] = TUTORIAL[Preset.EDGE] = Recipe("adam", 0.004, 12, 128, schedule="onecycle")
 
 
 def parse_preset(name: str) -> Preset:
@@ -82,17 +92,9 @@ def build_model(preset: Preset | str):
             x = layers.Activation("relu")(x)
             x = layers.Dropout(0.5)(x)
     elif preset is Preset.CNN_CAMERA:
-        # The camera classifies ~30 crops a frame: three small convolution blocks (1.8 M multiply-adds,
-        # a third of the cnn's) read them as well, in the camera's 5 ms budget.
-        x = inputs
-        for filters in (24, 48, 96):
-            x = layers.Conv2D(filters, 3, use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.Activation("relu")(x)
-            if filters != 96:
-                x = layers.MaxPooling2D(2)(x)
-        x = layers.Flatten()(x)
-        x = layers.Dropout(0.3)(x)
+        x = small_cnn(layers, inputs, CAMERA_LAYERS)
+    elif preset is Preset.EDGE:
+        x = small_cnn(layers, inputs, EDGE_LAYERS)
     else:
         x = layers.Conv2D(32, 3, activation="relu")(inputs)
         x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -104,6 +106,36 @@ def build_model(preset: Preset | str):
     # The head is float32 even under mixed precision, so the softmax stays numerically sound.
     outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=preset.value.replace("-", "_"))
+
+
+def small_cnn(layers, x, spec: str):
+    """Stack layers from a spec such as "c16-p-s32-p-c64-gap" and return the last tensor.
+
+    cN: 3x3 convolution with N filters; sN: its separable form (3x3 depthwise, then 1x1 with N
+    filters); each without padding, then BatchNormalization (folded into the convolution on export)
+    and ReLU. p: 2x2 max pooling. gap: global average pooling; f: flatten; dN: dense layer of N with
+    ReLU; oN: dropout of N tenths.
+    """
+    for token in spec.split("-"):
+        kind, arg = token[0], token[1:]
+        if token == "gap":
+            x = layers.GlobalAveragePooling2D()(x)
+        elif token == "f":
+            x = layers.Flatten()(x)
+        elif token == "p":
+            x = layers.MaxPooling2D(2)(x)
+        elif kind in "cs" and arg.isdigit():
+            conv = layers.Conv2D if kind == "c" else layers.SeparableConv2D
+            x = conv(int(arg), 3, use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        elif kind == "d" and arg.isdigit():
+            x = layers.Dense(int(arg), activation="relu")(x)
+        elif kind == "o" and arg.isdigit():
+            x = layers.Dropout(int(arg) / 10)(x)
+        else:
+            raise ModelError(f"unknown layer {token!r} in small CNN spec {spec!r}")
+    return x
 
 
 def load_keras_model(path):

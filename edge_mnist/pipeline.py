@@ -60,6 +60,14 @@ def _trained_is_current(model_dir: Path, preset: Preset, seed: int, precision: s
     return record
 
 
+def formats_for(preset: Preset) -> list:
+    """Every registry format; the firmware source (tflm) for the microcontroller preset only: the cnn's
+    596 KB int8 model fits few boards, and a TFLite Micro gate on 10,000 digits of it takes minutes."""
+    from edge_mnist.export.formats import FORMATS
+
+    return [f for f in FORMATS.values() if f.runtime != "tflm" or preset is Preset.EDGE]
+
+
 def run_pipeline(
     presets: list[Preset], out: Path, force: bool = False, seed: int = 0, data=None, precision: str | None = None, echo=lambda message: None
 ) -> PipelineResult:
@@ -68,7 +76,6 @@ def run_pipeline(
     `precision` is training's switch ("auto" or "float32"; None reads $EDGE_MNIST_PRECISION); `echo`
     receives progress messages.
     """
-    from edge_mnist.export.formats import FORMATS
     from edge_mnist.export.run import export_model
     from edge_mnist.training import resolve_precision, train
 
@@ -87,7 +94,7 @@ def run_pipeline(
             result = train(preset, mnist, model_dir, seed=seed, precision=precision)
             trained = (result.test_accuracy, result.seconds, True)
         # A file is re-exported only if its source model or calibration changed; every file is re-verified.
-        report = export_model(keras_path, list(FORMATS.values()), mnist, seed=seed, reuse=not force, echo=lambda m, p=preset.value: echo(f"{p} {m}"))
+        report = export_model(keras_path, formats_for(preset), mnist, seed=seed, reuse=not force, echo=lambda m, p=preset.value: echo(f"{p} {m}"))
         models.append(ModelSummary(preset.value, str(keras_path), *trained, effective, tuple(report.rows)))
         parity += report.results
     return PipelineResult(models, parity)

@@ -1,7 +1,9 @@
 """Run an exported model (TFLite or ONNX) on uint8 MNIST images: the device side, numpy only.
 
 This module is what verify, bench and camera share. It never imports TensorFlow unless asked to
-with runtime="tensorflow" or as the last fallback when no TFLite runtime is installed.
+with runtime="tensorflow" or as the last fallback when no TFLite runtime is installed. TensorFlow
+Lite Micro (runtime="tflite-micro", the desktop-side `tflite-micro` package) runs `.tflite` files and
+the firmware sources the `tflm` export writes, in the smallest tensor arena that holds the model.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class Runtime(str, Enum):
     TFLITE_RUNTIME = "tflite-runtime"
     TENSORFLOW = "tensorflow"
     ONNXRUNTIME = "onnxruntime"
+    TFLITE_MICRO = "tflite-micro"
 
 
 TFLITE_RUNTIMES = (Runtime.LITERT, Runtime.TFLITE_RUNTIME, Runtime.TENSORFLOW)
@@ -105,8 +108,24 @@ def import_runtime(path, runtime: Runtime | None = None) -> None:
     """Import the library that would run `path` without loading it: what a fresh process pays once."""
     if Path(path).suffix.lower() == ".onnx":
         require("onnxruntime")
+    elif runtime is Runtime.TFLITE_MICRO or (runtime is None and Path(path).suffix.lower() == ".cc"):
+        require("tflite_micro")
     elif runtime is not Runtime.ONNXRUNTIME:  # that pairing is refused by Predictor, with the reason
         load_tflite_interpreter_class(runtime)
+
+
+def reference_resolver(Interpreter):
+    """The op resolver of an Interpreter class's reference kernels: no delegate, and rounding as TFLite Micro's."""
+    import importlib
+
+    return importlib.import_module(Interpreter.__module__).OpResolverType.BUILTIN_REF
+
+
+def _micro_quant(detail: dict) -> QuantParams | None:
+    q = detail["quantization_parameters"]
+    if len(q["scales"]) != 1 or q["scales"][0] == 0 or detail["dtype"] not in (np.int8, np.uint8):
+        return None
+    return QuantParams(float(q["scales"][0]), int(q["zero_points"][0]), np.dtype(detail["dtype"]).name)
 
 
 def _dist_version(name: str) -> str:
@@ -180,21 +199,34 @@ class Predictor:
     inferences, when it is first asked for.
     """
 
-    def __init__(self, path, runtime: Runtime | None = None, threads: int | None = None, scaling: Scaling | None = Scaling.UNIT):
+    def __init__(
+        self,
+        path,
+        runtime: Runtime | None = None,
+        threads: int | None = None,
+        scaling: Scaling | None = Scaling.UNIT,
+        reference_kernels: bool = False,
+    ):
+        """`reference_kernels`: a TFLite runtime's plain reference kernels (no XNNPACK), which round as TFLite Micro does."""
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        self.arena_bytes: int | None = None  # TFLite Micro only: the tensor arena it runs in
         suffix = self.path.suffix.lower()
         if suffix == ".onnx":
             if runtime not in (None, Runtime.ONNXRUNTIME):
                 raise ModelError(f"{self.path.name}: an ONNX model runs on onnxruntime, not {runtime.value}")
             self._open_onnx(threads)
-        elif suffix == ".tflite":
+        elif suffix in (".tflite", ".cc"):
             if runtime is Runtime.ONNXRUNTIME:
                 raise ModelError(f"{self.path.name}: a TFLite model cannot run on onnxruntime")
-            self._open_tflite(runtime, threads)
+            # A generated firmware source is TFLite Micro's unless another TFLite runtime is asked for.
+            if runtime is Runtime.TFLITE_MICRO or (runtime is None and suffix == ".cc"):
+                self._open_micro()
+            else:
+                self._open_tflite(runtime, threads, reference_kernels)
         else:
-            raise ModelError(f"{self.path}: unsupported model file (expected .tflite or .onnx)")
+            raise ModelError(f"{self.path}: unsupported model file (expected .tflite or .onnx, or a tflm .cc source)")
         self.assumptions: list[str] = []
         self.scaling = self._choose_scaling(scaling)
         self.lut = self._input_lut()
@@ -203,11 +235,18 @@ class Predictor:
         self._decode = self._decoder(self._out_size) if self._out_size else self._decode_first
 
     # -- loading -----------------------------------------------------------------------------
-    def _open_tflite(self, runtime, threads):
+    def _open_tflite(self, runtime, threads, reference_kernels=False):
         Interpreter, self.runtime, self.runtime_version = load_tflite_interpreter_class(runtime)
+        options = {"experimental_op_resolver_type": reference_resolver(Interpreter)} if reference_kernels else {}
+        if self.path.suffix.lower() == ".cc":
+            from edge_mnist.export.tflm import read_source
+
+            options["model_content"] = read_source(self.path)
+        else:
+            options["model_path"] = str(self.path)
         try:
             with native_quiet():  # LiteRT announces its XNNPACK delegate on stderr
-                self._interp = Interpreter(model_path=str(self.path), num_threads=threads)
+                self._interp = Interpreter(num_threads=threads, **options)
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(_tflite_load_error(self.path, exc)) from None
@@ -224,6 +263,23 @@ class Predictor:
         self._in_index, self._out_index = inp["index"], out["index"]
         self._batch = int(inp["shape"][0])
         self._run = self._run_tflite
+
+    def _open_micro(self):
+        from edge_mnist.export import tflm
+
+        data = tflm.read_model(self.path)
+        self.arena_bytes = tflm.measure(data, self.path.name).arena_bytes
+        # Exactly the measured arena: every inference here proves it is enough.
+        self._interp = tflm.interpreter(data, self.arena_bytes)
+        self.runtime, self.runtime_version = Runtime.TFLITE_MICRO, tflm.version()
+        inp, out = self._interp.get_input_details(0), self._interp.get_output_details(0)
+        self.layout = _layout(self.path, inp["shape"])
+        self.input_dtype = np.dtype(inp["dtype"])
+        self.input_quant, self.output_quant = _micro_quant(inp), _micro_quant(out)
+        self._out_size = _per_image_size(out["shape"])
+        self._kind = None  # TFLite Micro lists no operators: probed when first asked
+        self._batch = 1
+        self._run = self._run_micro
 
     def _open_onnx(self, threads):
         ort = require("onnxruntime")
@@ -317,6 +373,11 @@ class Predictor:
         self._interp.invoke()
         return self._interp.get_tensor(self._out_index)
 
+    def _run_micro(self, x: np.ndarray) -> np.ndarray:
+        self._interp.set_input(x, 0)
+        self._interp.invoke()
+        return self._interp.get_output(0)
+
     def _resize(self, n: int) -> None:
         self._interp.resize_tensor_input(self._in_index, [n, *self.layout.shape[1:]])
         self._interp.allocate_tensors()
@@ -359,6 +420,9 @@ class Predictor:
         if self.runtime is Runtime.ONNXRUNTIME:
             session, feed = self._session, {self._in_name: prepared}
             return lambda: session.run(None, feed)
+        if self.runtime is Runtime.TFLITE_MICRO:
+            self._interp.set_input(prepared, 0)
+            return self._interp.invoke
         if self._batch != 1:
             self._resize(1)
         self._interp.set_tensor(self._in_index, prepared)

@@ -1,8 +1,10 @@
 """The one registry of export formats, keyed by name: the CLI, the verifier and the bench all read it.
 
-Adding a format is one entry here plus one exporter function `(keras_model, calibration_uint8) -> bytes`.
-Tolerances are data: float formats are held to `atol` on every output against the Keras model and
-must agree on every top-1; quantized formats are judged by accuracy drop and top-1 agreement.
+Adding a format is one entry here plus one exporter function `(keras_model, calibration_uint8) -> bytes`
+(a format that writes companion files beside its main one takes the file stem too and returns
+`{suffix: bytes}`). Tolerances are data: float formats are held to `atol` on every output against the
+Keras model and must agree on every top-1; quantized formats are judged by accuracy drop and top-1
+agreement, and `tflm` also against LiteRT's reference kernels on the same bytes.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Callable
 from edge_mnist.errors import FormatError
 from edge_mnist.export import onnx as onnx_export
 from edge_mnist.export import tflite as tflite_export
+from edge_mnist.export import tflm as tflm_export
 
 
 @dataclass(frozen=True)
@@ -19,11 +22,13 @@ class Format:
     name: str
     suffix: str  # appended to the model name: cnn + ".int8.tflite"
     exporter: Callable
-    runtime: str  # "tflite" or "onnx": which runtime family loads the file
+    runtime: str  # "tflite", "onnx" or "tflm" (TensorFlow Lite Micro): which runtime family loads the file
     quantized: bool  # judged by accuracy drop/agreement (True) or allclose (False)
     calibrated: bool  # the exporter uses the calibration images (full-integer formats)
     atol: float | None  # max |output - keras output| for float formats
     description: str
+    max_drop: float | None = None  # a tighter accuracy-drop limit than the gate's default, in pp
+    companions: tuple[str, ...] = ()  # suffixes of files written, gated and renamed with the main one
 
 
 FORMATS: dict[str, Format] = {
@@ -36,6 +41,11 @@ FORMATS: dict[str, Format] = {
         Format("tflite-uint8", ".uint8.tflite", tflite_export.export_uint8, "tflite", True, True, None, "TFLite full int8, uint8 I/O"),
         Format("onnx", ".float32.onnx", onnx_export.export_float32, "onnx", False, False, 1e-4, "ONNX float32 (tf2onnx)"),
         Format("onnx-int8", ".int8.onnx", onnx_export.export_int8, "onnx", True, True, None, "ONNX int8 static QDQ, per-channel"),
+        # Firmware: the full-int8 model as C++ source, gated in TensorFlow Lite Micro itself.
+        Format(
+            "tflm", tflm_export.SOURCE, tflm_export.export_tflm, "tflm", True, True, None, "TFLite Micro C++ source, full int8",
+            max_drop=0.1, companions=(tflm_export.HEADER, tflm_export.EXAMPLE),
+        ),
     )
 }
 INT8_DEFAULT = "tflite-int8"

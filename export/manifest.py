@@ -10,7 +10,7 @@ from edge_mnist.errors import ModelError
 from edge_mnist.files import write_atomic
 
 MANIFEST = "manifest.json"
-TOOLS = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
+TOOLS = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro", "numpy")
 
 
 def tool_versions() -> dict[str, str]:
@@ -61,11 +61,12 @@ def update_manifest(folder, model: str, entries: dict[str, dict]) -> Path:
 def io_spec(path) -> dict:
     """Input and output dtype, shape and quantization parameters, read from the file itself."""
     path = Path(path)
-    if path.suffix == ".tflite":
+    if path.suffix in (".tflite", ".cc"):
+        from edge_mnist.export.tflm import read_model
         from edge_mnist.runtime import load_tflite_interpreter_class
 
         Interpreter, _, _ = load_tflite_interpreter_class()
-        interp = Interpreter(model_path=str(path))
+        interp = Interpreter(model_content=read_model(path))
         return {"input": _tflite_tensor(interp.get_input_details()[0]), "output": _tflite_tensor(interp.get_output_details()[0])}
     return _onnx_io(path)
 

@@ -1,7 +1,8 @@
 """Export a `.keras` model to the chosen formats, gate each file, and only then put it in place.
 
 Every file is written to a temporary sibling, run through the parity gate, and renamed over the
-previous one only if it passed: a failing export leaves the last good artifact untouched.
+previous one only if it passed: a failing export leaves the last good artifact untouched. A format's
+companion files (the tflm header and example) go through the same temporary-then-rename path.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class Status(str, Enum):
 class ExportRow:
     format: str
     path: str  # where the file is (or, for a failed export, would have gone)
-    size_bytes: int
+    size_bytes: int  # the file; for tflm, the model array (what goes to flash)
     size_vs_float: float  # size / size of the same runtime's float32 export of the same model
     status: Status
     figures: dict  # Parity.figures()
@@ -117,33 +118,41 @@ def export_model(
 
     temps: list[Path] = []
     try:
-        checked = []  # (format, final path, file checked, status, parity)
+        checked = []  # (format, final path, file checked, status, parity, {companion final: its temp})
         for fmt in formats:
             final = out_dir / f"{name}{fmt.suffix}"
+            companions = {}
             if reuse and _is_current(previous.get(final.name), final, source_sha, calibration_record if fmt.calibrated else None):
                 echo(f"{fmt.name}: up to date ({final}), re-verifying")
                 path, status = final, Status.REUSED
             else:
                 echo(f"{fmt.name}: exporting")
+                files = _convert(fmt, model, calibration, keras_path, source_sha, calibration_record)
                 # Beside the final file, so the rename after the gate is atomic.
-                path = mf.write_temp(final, _convert(fmt, model, calibration, keras_path, source_sha, calibration_record))
+                path = mf.write_temp(final, files.pop(fmt.suffix))
                 temps.append(path)
+                for suffix, data in files.items():
+                    companion = out_dir / f"{name}{suffix}"
+                    companions[companion] = mf.write_temp(companion, data)
+                    temps.append(companions[companion])
                 status = Status.WRITTEN
             result = check(Predictor(path), fmt, reference, mnist.x_test, max_drop, min_agreement)
             echo(f"{fmt.name}: {'passed' if result.passed else 'FAILED, ' + result.failure}")
-            checked.append((fmt, final, path, status, result))
+            checked.append((fmt, final, path, status, result, companions))
 
-        sizes = {fmt.name: path.stat().st_size for fmt, _, path, _, _ in checked}
+        sizes = {fmt.name: result.micro["flash_bytes"] if result.micro else path.stat().st_size for fmt, _, path, _, result, _ in checked}
         # Before anything is renamed into place: a float conversion that fails here leaves no file without its record.
         float_sizes = {fmt.runtime: _float_size(fmt, sizes, previous, source_sha, model, calibration) for fmt, *_ in checked}
         rows, entries = [], {}
-        for fmt, final, path, status, result in checked:
+        for fmt, final, path, status, result, companions in checked:
             drawn = _plots(result, reference, mnist, out_dir, name, redraw=status is not Status.REUSED) if plots and fmt.quantized else ()
             if status is Status.REUSED:
                 # Its record gets this run's figures, pass or fail.
                 entries[final.name] = {**previous[final.name], "parity": result.figures(), "verified_at": _now()}
             elif result.passed:
-                entries[final.name] = _entry(fmt, path, final, result, source_sha, keras_path, calibration_record)
+                entries[final.name] = _entry(fmt, path, final, result, source_sha, keras_path, calibration_record, companions)
+                for companion, tmp in companions.items():
+                    os.replace(tmp, companion)
                 os.replace(path, final)
             if not result.passed:
                 status = Status.FAILED
@@ -156,9 +165,12 @@ def export_model(
     return ExportReport(name, str(keras_path), reference.accuracy, str(manifest_path) if manifest_path else None, rows, [c[4] for c in checked])
 
 
-def _convert(fmt: Format, model, calibration, keras_path: Path, source_sha: str, calibration_record: dict) -> bytes:
+def _convert(fmt: Format, model, calibration, keras_path: Path, source_sha: str, calibration_record: dict) -> dict[str, bytes]:
+    """{suffix: bytes} of every file the format writes, its main file first."""
     try:
         with native_quiet():  # converters print their settings and progress straight to stderr
+            if fmt.companions:
+                return fmt.exporter(model, calibration, keras_path.stem)
             data = fmt.exporter(model, calibration)
     except EdgeMnistError:
         raise
@@ -175,7 +187,7 @@ def _convert(fmt: Format, model, calibration, keras_path: Path, source_sha: str,
                 "edge_mnist.calibration": f"{calibration_record['size']} images, seed {calibration_record['seed']}",
             },
         )
-    return data
+    return {fmt.suffix: data}
 
 
 def _with_onnx_metadata(data: bytes, metadata: dict) -> bytes:
@@ -192,9 +204,11 @@ def _with_onnx_metadata(data: bytes, metadata: dict) -> bytes:
 
 def _is_current(entry: dict | None, path: Path, source_sha: str, calibration_record: dict | None) -> bool:
     """The file on disk is what exporting again would make: same source model, same calibration, untouched."""
+    companions = (entry or {}).get("companions") or {}
     return bool(
         entry
         and path.is_file()
+        and all((path.parent / file).is_file() and sha256(path.parent / file) == digest for file, digest in companions.items())
         and entry.get("parity", {}).get("passed")
         and entry.get("source_model", {}).get("sha256") == source_sha
         and entry.get("calibration") == calibration_record
@@ -204,15 +218,28 @@ def _is_current(entry: dict | None, path: Path, source_sha: str, calibration_rec
 
 def _float_size(fmt: Format, sizes: dict[str, int], previous: dict, source_sha: str, model, calibration) -> int:
     """The size of the same runtime's float32 export: from this run, the manifest, or converted in memory to measure it."""
-    base = next(f for f in FORMATS.values() if f.runtime == fmt.runtime and not f.quantized)
-    if base.name not in sizes:
+    family = "tflite" if fmt.runtime == "tflm" else fmt.runtime  # firmware carries a TFLite flatbuffer
+    base = next(f for f in FORMATS.values() if f.runtime == family and not f.quantized)
+    if base.name not in sizes:  # (keyed by name: tflm and tflite-int8 share the tflite float32 base)
         recorded = next((e for e in previous.values() if e.get("format") == base.name and e.get("source_model", {}).get("sha256") == source_sha), None)
         sizes[base.name] = recorded["size_bytes"] if recorded else len(base.exporter(model, calibration))
     return sizes[base.name]
 
 
-def _entry(fmt: Format, path: Path, final: Path, result: Parity, source_sha: str, keras_path: Path, calibration_record: dict) -> dict:
+def _entry(fmt: Format, path: Path, final: Path, result: Parity, source_sha: str, keras_path: Path, calibration_record: dict, companions: dict) -> dict:
     """The manifest record of a file that passed the gate."""
+    micro = {}
+    if result.micro:
+        from edge_mnist.export.tflm import arena_margin, micro_runtime
+
+        arena = result.micro["arena_bytes"]
+        micro = {
+            "flash_bytes": result.micro["flash_bytes"],
+            "arena_bytes": arena,  # measured in TensorFlow Lite Micro: the smallest arena that ran the model
+            "arena_margin_bytes": arena_margin(arena),
+            "arena_runtime": f"{micro_runtime()}, reference kernels",
+            "companions": {c.name: sha256(tmp) for c, tmp in companions.items()},
+        }
     return {
         "file": final.name,
         "format": fmt.name,
@@ -222,6 +249,7 @@ def _entry(fmt: Format, path: Path, final: Path, result: Parity, source_sha: str
         "sha256": sha256(path),
         **mf.io_spec(path),
         "parity": result.figures(),
+        **micro,
         "source_model": {"file": keras_path.name, "sha256": source_sha},
         "calibration": calibration_record if fmt.calibrated else None,
         "input_normalization": INPUT_NORMALIZATION,
@@ -275,8 +303,8 @@ def verify_file(
     """
     path = Path(path)
     fmt = fmt or format_of(path)
-    if path.suffix != f".{fmt.runtime}":
-        raise FormatError(f"{path.name}: {fmt.name} files end in .{fmt.runtime}")
+    if path.suffix != Path(fmt.suffix).suffix:
+        raise FormatError(f"{path.name}: {fmt.name} files end in {Path(fmt.suffix).suffix}")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     keras_path = Path(keras_path) if keras_path else source_model_of(path, fmt)

@@ -54,6 +54,8 @@ def run_bench(paths, settings: Settings, threads: list[int], data=None, in_proce
     spawn children); in-process memory figures include everything measured before.
     """
     models = expand_models(paths)
+    if settings.runtime is Runtime.TFLITE_MICRO:
+        threads = [1]  # TensorFlow Lite Micro runs on one core, as on a microcontroller
     family = ".onnx" if settings.runtime is Runtime.ONNXRUNTIME else ".tflite"
     if settings.runtime and not any(m.suffix.lower() == family for m in models):
         raise ModelError(f"--runtime {settings.runtime.value} runs {family} files, and none was given")

@@ -22,7 +22,12 @@ def _threads(text: str | None) -> list[int] | None:
 
 @click.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--runtime", type=click.Choice([r.value for r in Runtime]), default=None, help="Force a runtime (default: ai-edge-litert, then tflite-runtime, then tensorflow; onnxruntime for .onnx).")
+@click.option(
+    "--runtime", type=click.Choice([r.value for r in Runtime]), default=None,
+    help="Force a runtime (default: ai-edge-litert, then tflite-runtime, then tensorflow; onnxruntime for .onnx). "
+    "tflite-micro runs full-int8 .tflite files in TensorFlow Lite Micro's reference kernels, one thread: "
+    "accuracy and the measured arena; its latency is this machine's, never a microcontroller's.",
+)
 @click.option("--threads", default=None, help="Comma-separated thread counts (default: 1 and all cores).")
 @click.option("--scaling", type=click.Choice([s.value for s in Scaling]), default=None, help="Pixel scaling of float inputs when the model cannot tell (default: inferred, else 0-1).")
 @click.option("--runs", type=click.IntRange(10), default=300, show_default=True, help="Timed single-image inferences.")

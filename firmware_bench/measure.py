@@ -118,7 +118,18 @@ def bench_model(path, x: np.ndarray, y: np.ndarray, settings: Settings = Setting
         memory_bytes=Memory(before_load=before["rss"], after_load=after_load["rss"], peak=end["peak"], growth=end["peak"] - before["rss"]),
         overhead=overhead(predictor, x, settings.runs),
         tensorflow_imported="tensorflow" in sys.modules,
+        tflm=_micro(predictor),
     )
+
+
+def _micro(predictor: Predictor) -> dict | None:
+    if predictor.runtime is not Runtime.TFLITE_MICRO:
+        return None
+    return {
+        "arena_bytes": predictor.arena_bytes,
+        "kernels": "reference",
+        "timing": "this desktop running TensorFlow Lite Micro's reference kernels through its Python interpreter, not a microcontroller",
+    }
 
 
 def _single_image_latencies(predictor: Predictor, x: np.ndarray, settings: Settings) -> list[float]:

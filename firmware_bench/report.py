@@ -49,6 +49,12 @@ def format_report(report: BenchReport) -> str:
         notes.setdefault(r.model, f"{r.model}: input {d['layout']} {d['input_dtype']}, output {d['output_kind']}, scaling {d['scaling']}"
                          + "".join(f"; ASSUMED {a}" for a in d["assumptions"]))
     lines += ["", *notes.values()]
+    lines += [
+        f"{r.model} on tflite-micro: tensor arena {r.tflm['arena_bytes']:,} bytes (measured); "
+        "latency is this desktop running TFLite Micro's reference kernels, NOT a microcontroller timing"
+        for r in report.results
+        if r.tflm
+    ]
     lines.append("p50/p99: single-image latency; img/s: full test set at the batch shown; cold ms: load + first inference on a fresh interpreter;"
                  " overhead: predict path / bare runtime call.")
     if report.machine.get("emulated"):

@@ -82,6 +82,7 @@ class BenchResult:
     memory_bytes: Memory
     overhead: Overhead
     tensorflow_imported: bool  # the device-side promise, checked in the process that measured
+    tflm: dict | None = None  # TensorFlow Lite Micro only: measured arena_bytes, kernels, what the timing is
     process: str = "child"  # "child" (one fresh process per measurement) or "in-process"
 
     def to_json(self) -> dict:

@@ -26,7 +26,7 @@ def test_presets_follow_the_tutorials():
 
 
 def test_unknown_preset_lists_the_valid_ones():
-    with pytest.raises(ModelError, match="valid presets: softmax, mlp, mlp-bn, cnn"):
+    with pytest.raises(ModelError, match="valid presets: softmax, mlp, mlp-bn, cnn, cnn-camera, edge"):
         parse_preset("resnet")
 
 
@@ -53,3 +53,28 @@ def test_safe_mode_refuses_a_lambda_layer(tmp_path):
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(ModelError, match="cannot load Keras model"):
         load_keras_model(tmp_path / "lambda.keras")
+
+
+def test_the_edge_preset_fits_a_microcontroller_budget(tmp_path):
+    from edge_mnist.report_card import report_card
+
+    for preset in (Preset.EDGE, Preset.CNN):
+        build_model(preset).save(tmp_path / f"{preset.value}.keras")
+    edge, cnn = (report_card(tmp_path / f"{p}.keras")["totals"] for p in ("edge", "cnn"))
+    # The budget: at most a quarter of the cnn's MACs; int8 weights well under 100 KB.
+    assert edge["macs"] <= cnn["macs"] / 4 and edge["params"] < 100_000
+
+
+def test_small_cnn_spec():
+    import keras
+
+    from edge_mnist.models import small_cnn
+
+    inputs = keras.Input((28, 28, 1))
+    out = small_cnn(keras.layers, inputs, "c8-p-s16-o2-gap-d32")
+    assert tuple(out.shape[1:]) == (32,)
+    kinds = [layer.__class__.__name__ for layer in keras.Model(inputs, out).layers[1:]]
+    assert kinds[:4] == ["Conv2D", "BatchNormalization", "Activation", "MaxPooling2D"]
+    assert "SeparableConv2D" in kinds and "Dropout" in kinds and "GlobalAveragePooling2D" in kinds
+    with pytest.raises(ModelError, match="unknown layer 'x3'"):
+        small_cnn(keras.layers, inputs, "c8-x3")

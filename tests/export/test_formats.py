@@ -9,7 +9,8 @@ def test_registry_entries_are_consistent():
     suffixes = [f.suffix for f in FORMATS.values()]
     assert len(set(suffixes)) == len(suffixes)
     for fmt in FORMATS.values():
-        assert fmt.runtime in ("tflite", "onnx") and fmt.suffix.endswith("." + fmt.runtime)
+        assert fmt.runtime in ("tflite", "onnx", "tflm") and fmt.suffix.endswith({"tflm": ".cc"}.get(fmt.runtime, "." + fmt.runtime))
+        assert not fmt.companions or fmt.runtime == "tflm"
         # Float formats are held to an output tolerance, quantized ones to an accuracy drop.
         assert (fmt.atol is None) == fmt.quantized
         assert not fmt.calibrated or fmt.quantized

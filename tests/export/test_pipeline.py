@@ -7,7 +7,7 @@ import pytest
 
 from edge_mnist.export.formats import FORMATS
 from edge_mnist.models import DEFAULT, Preset
-from edge_mnist.pipeline import format_summary, run_pipeline
+from edge_mnist.pipeline import format_summary, formats_for, run_pipeline
 from edge_mnist.training import resolve_precision
 
 
@@ -31,15 +31,16 @@ def test_pipeline_reuses_current_exports_verifies_every_one_and_redoes_a_changed
     (model,) = result.models
     assert model.trained is False and result.failure is None
     status = {e.format: e.status.value for e in model.exports}
-    assert status == {name: "written" if name == "tflite-dynamic" else "reused" for name in FORMATS}
+    cnn_formats = [f.name for f in formats_for(Preset.CNN)]
+    assert status == {name: "written" if name == "tflite-dynamic" else "reused" for name in cnn_formats}
     assert all(e.figures["passed"] for e in model.exports)
-    assert sum(m.endswith(": passed") for m in messages) == len(FORMATS)
+    assert sum(m.endswith(": passed") for m in messages) == len(cnn_formats)
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".tflite", ".onnx")}
     assert {n for n in after if after[n] != before[n]} == {"cnn.dynamic.tflite"}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["files"]["cnn.dynamic.tflite"]["sha256"] == hashlib.sha256(after["cnn.dynamic.tflite"]).hexdigest()
     table = format_summary(result)
-    for name in FORMATS:
+    for name in cnn_formats:
         assert any(line.split()[:2] == ["cnn", name] for line in table.splitlines()), name
     assert json.loads(json.dumps(result.to_json()))["models"][0]["exports"][0] == model.exports[0].to_json()
 
@@ -67,6 +68,31 @@ def test_a_failed_gate_is_in_the_result_not_raised(pipeline_out, monkeypatch):
     assert result.to_json()["passed"] is False and result.to_json()["failure"] == result.failure
     summary_line = next(line for line in format_summary(result).splitlines() if "tflite-float16" in line)
     assert "FAILED (max |diff|" in summary_line
+
+
+def test_the_pipeline_runs_edge_by_default_with_its_firmware_export():
+    from edge_mnist.cli import pipeline
+
+    assert next(p for p in pipeline.params if p.name == "models").default == "mlp,cnn,edge,cnn-camera"
+    assert [f.name for f in formats_for(Preset.EDGE)] == list(FORMATS)
+    assert "tflm" not in [f.name for f in formats_for(Preset.CNN)] + [f.name for f in formats_for(Preset.MLP)]
+
+
+@pytest.mark.slow
+def test_pipeline_exports_and_gates_edge_in_every_format_tflm_included(small_edge, tmp_path):
+    import shutil
+
+    (tmp_path / "edge").mkdir()
+    shutil.copy(small_edge, tmp_path / "edge" / "edge.keras")
+    recipe = DEFAULT[Preset.EDGE]
+    record = {"recipe": asdict(recipe), "seed": 0, "precision": resolve_precision(recipe), "test_accuracy": 0.98, "seconds": 1.0}
+    (tmp_path / "edge" / "edge.history.json").write_text(json.dumps(record))
+    result = run_pipeline([Preset.EDGE], tmp_path)
+    (model,) = result.models
+    exports = {e.format: e for e in model.exports}
+    assert result.failure is None and model.trained is False
+    assert list(exports) == list(FORMATS) and all(e.figures["passed"] and e.status.value == "written" for e in exports.values())
+    assert exports["tflm"].figures["micro"]["arena_bytes"] > 0 and (tmp_path / "edge" / "edge.tflm.h").is_file()
 
 
 def test_cli_prints_writes_the_json_then_exits_2_on_a_failed_gate(pipeline_out, monkeypatch, invoke):

@@ -7,6 +7,10 @@ import pytest
 
 from edge_mnist.export.formats import FORMATS
 from edge_mnist.export.parity import DEFAULT_MAX_DROP, DEFAULT_MIN_AGREEMENT
+from edge_mnist.models import Preset
+from edge_mnist.pipeline import formats_for
+
+CNN_FORMATS = {f.name: f for f in formats_for(Preset.CNN)}  # what the `exported` fixture wrote
 
 
 def _rows(exported):
@@ -18,7 +22,7 @@ def _rows(exported):
 def test_every_format_is_written_and_passes_the_gate(exported):
     folder = exported[0]
     rows = _rows(exported)
-    assert list(rows) == list(FORMATS)
+    assert list(rows) == list(CNN_FORMATS)
     for name, row in rows.items():
         assert row["status"] == "written" and row["figures"]["passed"], row
         path = folder / f"cnn{FORMATS[name].suffix}"
@@ -28,7 +32,7 @@ def test_every_format_is_written_and_passes_the_gate(exported):
     assert exported[2]["reference_accuracy"] > 85  # one epoch on 2,700 images
 
 
-@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if not f.quantized])
+@pytest.mark.parametrize("name", [n for n, f in CNN_FORMATS.items() if not f.quantized])
 def test_float_formats_agree_exactly_on_top1(exported, name):
     figures = _rows(exported)[name]["figures"]
     assert figures["agreement"] == 100.0
@@ -42,7 +46,7 @@ def test_float32_formats_match_keras_to_float_rounding(exported):
     assert rows["onnx"]["figures"]["max_abs_diff"] < 1e-5
 
 
-@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.quantized])
+@pytest.mark.parametrize("name", [n for n, f in CNN_FORMATS.items() if f.quantized])
 def test_quantized_formats_stay_within_the_default_tolerance(exported, name):
     figures = _rows(exported)[name]["figures"]
     assert -figures["delta_pp"] <= DEFAULT_MAX_DROP
@@ -63,7 +67,7 @@ def test_manifest_records_every_file(exported):
     folder, _, payload = exported
     manifest = json.loads((folder / "manifest.json").read_text())
     assert payload["manifest"] == str(folder / "manifest.json")
-    assert manifest["model"] == "cnn" and set(manifest["files"]) == {f"cnn{f.suffix}" for f in FORMATS.values()}
+    assert manifest["model"] == "cnn" and set(manifest["files"]) == {f"cnn{f.suffix}" for f in CNN_FORMATS.values()}
     keras_sha = hashlib.sha256((folder / "cnn.keras").read_bytes()).hexdigest()
     for file_name, entry in manifest["files"].items():
         data = (folder / file_name).read_bytes()
@@ -97,7 +101,7 @@ def test_quantized_formats_get_a_confusion_matrix_and_a_disagreement_grid(export
     cv2 = pytest.importorskip("cv2")
     folder = exported[0]
     rows = _rows(exported)
-    for name, fmt in FORMATS.items():
+    for name, fmt in CNN_FORMATS.items():
         plots = rows[name]["plots"]
         if not fmt.quantized:
             assert plots == []
