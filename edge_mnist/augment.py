@@ -134,12 +134,58 @@ def camera_digits(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Gener
     labels = np.zeros(count, np.int64)
     picks = rng.integers(0, len(x), count)
     for i, pick in enumerate(picks):
+        digit = _tight(x[pick], 20)
+        if y[pick] in STYLES and rng.random() < 0.3:
+            digit = STYLES[y[pick]](digit.copy(), rng)
         ink = None
         while ink is None:
-            ink = _draw(_tight(x[pick], 20), rng)
+            ink = _draw(digit, rng)
         images[i] = mnist_style(_with_neighbours(ink, rng, x))
         labels[i] = y[pick]
     return images, labels
+
+
+# Ways of writing a digit that are common outside the US and rare in MNIST (written by US census staff
+# and students), added to MNIST digits before they are redrawn: a 7 crossed at its middle, a 1 with a
+# flag at its top (and sometimes a foot), a 2 with a loop where its stroke turns into the base.
+def _crossed_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    cv2 = require("cv2")
+    h, w = digit.shape
+    row = int(h * rng.uniform(0.45, 0.6))
+    xs = np.nonzero(digit[row] > 100)[0]
+    if len(xs):
+        centre, half = int(xs.mean()), int(w * rng.uniform(0.2, 0.3))
+        cv2.line(digit, (centre - half, row), (centre + half, row + int(rng.integers(-1, 2))), 255, max(1, h // 10), cv2.LINE_AA)
+    return digit
+
+
+def _flagged_one(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    cv2 = require("cv2")
+    h, w = digit.shape
+    digit = cv2.copyMakeBorder(digit, 0, 0, h // 3, 0, cv2.BORDER_CONSTANT, value=0)  # room for the flag
+    ys, xs = np.nonzero(digit > 100)
+    top = (int(xs[ys.argmin()]), int(ys.min()))
+    length, angle = h * rng.uniform(0.18, 0.3), np.deg2rad(rng.uniform(30, 60))
+    cv2.line(digit, top, (int(top[0] - length * np.cos(angle)), int(top[1] + length * np.sin(angle))), 255, max(1, h // 10), cv2.LINE_AA)
+    if rng.random() < 0.3:  # a foot
+        bottom = (int(xs[ys.argmax()]), int(ys.max()))
+        cv2.line(digit, (bottom[0] - h // 5, bottom[1]), (bottom[0] + h // 5, bottom[1]), 255, max(1, h // 10), cv2.LINE_AA)
+    return _tight(digit, 20)
+
+
+def _looped_two(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    cv2 = require("cv2")
+    h, w = digit.shape
+    ys, xs = np.nonzero(digit[int(0.7 * h) :] > 100)
+    if len(xs) == 0:
+        return digit
+    corner = (int(xs.min()), int(0.7 * h) + int(ys[xs.argmin()]))  # where the stroke turns into the base
+    radius = max(2, int(h * rng.uniform(0.08, 0.14)))
+    cv2.circle(digit, (corner[0] + radius, corner[1] - radius), radius, 255, max(1, h // 12), cv2.LINE_AA)
+    return digit
+
+
+STYLES = {7: _crossed_seven, 1: _flagged_one, 2: _looped_two}
 
 
 def not_digits(x: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

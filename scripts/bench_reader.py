@@ -42,6 +42,15 @@ from edge_mnist.data import load_mnist
 TARGET_MS = 5.0
 
 
+def model_accuracy(model) -> float | None:
+    """The exported file's accuracy on the MNIST test set (a fraction), from the manifest beside it, if any."""
+    try:
+        entry = json.loads((Path(model).parent / "manifest.json").read_text())["files"][Path(model).name]
+        return entry["parity"]["accuracy"] / 100
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -167,10 +176,11 @@ def main():
     mnist = load_mnist()
     predictor = recognizer.predictor
     report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu_name(),
         "core": core,
         "model": str(args.model),
+        "model_accuracy": model_accuracy(args.model),
         "runtime": f"{predictor.runtime.value} {predictor.runtime_version}",
         "load_before": os.getloadavg()[0],
     }
@@ -193,6 +203,8 @@ def main():
     report["load_after"] = os.getloadavg()[0]
 
     print(f"{report['date']}, {report['cpu']} (core {core}), {report['runtime']}, {args.model}; load {report['load_before']:.1f} -> {report['load_after']:.1f}")
+    if report["model_accuracy"] is not None:
+        print(f"model: {report['model_accuracy']:.2%} on the MNIST test set (from its manifest)")
     if "generated" in report:
         g = report["generated"]
         print(
@@ -221,6 +233,65 @@ def main():
         print(f"stroke widths: {json.dumps(report['stroke_stats'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
+
+
+# -- the tables of docs/benchmarks.md (scripts/render_docs.py calls these with the JSON loaded) -------
+def _stamp(record: dict) -> str:
+    date = record["date"]
+    return f"{record['cpu']}, one core, {date[:10]} {date[11:16]} UTC, load average {record['load_before']:.1f} to {record['load_after']:.1f}; model `{Path(record['model']).name}`"
+
+
+def reading_table(*records, markdown: bool = True) -> str:
+    """Generated photos and real photos, one row per run (several runs: several models or seeds)."""
+    from edge_mnist.table import Column, render
+
+    rows = []
+    for r in records:
+        g, p = r.get("generated"), r.get("photos")
+        rows.append(
+            {
+                "model": Path(r["model"]).name,
+                "gen": f"{g['digits']} digits, seed {g['seed']}" if g else "-",
+                "recall": g and g["recall"], "accuracy": g and g["accuracy"], "extra": g and g["extra"],
+                "numbers": g and g["numbers_exact"], "lines": g and g["lines_exact"],
+                "photo_read": p and p["read_in_order"], "photo_extra": p and f"{p['extra']} ({p['extra_rate']:.1%})",
+                "photo_numbers": p and p["numbers_exact"],
+            }
+        )
+    columns = [
+        Column.of("model"), Column.of("gen", title="generated photos"),
+        Column.of("recall", ".2%"), Column.of("accuracy", ".2%"), Column.of("extra", "d", title="extra"),
+        Column.of("numbers", ".2%", title="numbers exact"), Column.of("lines", ".2%", title="lines exact"),
+        Column.of("photo_read", ".2%", title="real photos: digits in order"), Column.of("photo_extra", title="extra"),
+        Column.of("photo_numbers", ".2%", title="numbers exact"),
+    ]
+    return render(columns, rows, markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
+
+
+def photos_table(record: dict, markdown: bool = True) -> str:
+    """What was read on each real photo, against its truth."""
+    from edge_mnist.table import Column, render
+
+    columns = [
+        Column.of("file"), Column.of("truth"), Column.of("text", title="read"),
+        Column("digits in order", lambda r: f"{r['read']}/{r['digits']}", True), Column.of("extra", "d"),
+        Column("numbers exact", lambda r: f"{r['numbers_exact']}/{r['numbers']}", True),
+    ]
+    return render(columns, record["photos"]["per_image"], markdown) + "\n\n" + _stamp(record)
+
+
+def timing_table(*records, markdown: bool = True) -> str:
+    """Milliseconds per 640x480 frame with ten digits, one core, one row per run."""
+    from edge_mnist.table import Column, render
+
+    rows = [{**r["timing"], **{f"stage_{k}": v for k, v in r["timing"]["stages_median_ms"].items()}, "model": Path(r["model"]).name, "date": r["date"][:16].replace("T", " ")} for r in records]
+    columns = [
+        Column.of("date"), Column.of("model"), Column.of("median_ms", ".2f", title="median"), Column.of("p90_ms", ".2f", title="p90"),
+        Column.of("p90_best_of_passes_ms", ".2f", title="p90 of each frame's best pass"),
+        Column.of("stage_preprocess", ".2f", title="preprocess"), Column.of("stage_infer", ".2f", title="inference"), Column.of("stage_postprocess", ".2f", title="reading"),
+        Column("vs 5 ms", lambda r: f"{r['median_ms'] / TARGET_MS:.2f}x", True),
+    ]
+    return render(columns, rows, markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
 
 
 if __name__ == "__main__":
