@@ -144,7 +144,14 @@ def _writing_level(contrast: np.ndarray, labels: np.ndarray, stats: np.ndarray, 
     fragment = ((h <= 3) & (w >= 6 * h)) | ((w <= 3) & (h >= 6 * w))
     writing = _inside(stats, contrast.shape[1], contrast.shape[0]) & (area >= 2 * config.min_area) & ~blob & ~fragment
     writing[0] = False
-    return float(np.percentile(contrast[writing[labels]], 95)) if writing.any() else 0.0
+    return _percentile_95(contrast, writing[labels]) if writing.any() else 0.0
+
+
+def _percentile_95(contrast: np.ndarray, where: np.ndarray) -> float:
+    """The 95th percentile of the uint8 `contrast` where `where` holds: from its histogram, at the cost of one pass."""
+    cv2 = require("cv2")
+    hist = cv2.calcHist([contrast], [0], where.astype(np.uint8), [256], [0, 256]).ravel()
+    return float(np.searchsorted(np.cumsum(hist), 0.95 * hist.sum()))
 
 
 def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
@@ -166,7 +173,7 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     height, width = half.shape
     grid = (area < 0.12 * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
     grid[0] = False
-    return float(np.percentile(half[grid[labels]], 95)) if grid.any() else level
+    return _percentile_95(half, grid[labels]) if grid.any() else level
 
 
 def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> bool:

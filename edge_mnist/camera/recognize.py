@@ -393,7 +393,7 @@ class Recognizer:
             digits, spans, separators = [], [], [extent(b, along) for b in line.marks]
             for segment, box, score in zip(segments, line_boxes, line_score):
                 label, confidence = int(score.argmax()), float(score.max())
-                span = _span(ink, line, segment, along)
+                span = _span(line, segment, along)
                 if confidence >= self.min_confidence:
                     digits.append(Digit(label, round(confidence, 4), box))
                     spans.append(span)
@@ -419,24 +419,24 @@ class Recognizer:
         return _scaled((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), ink.scale)
 
 
-def _span(ink: Ink, line: _Line, segment: _Segment, along: np.ndarray) -> tuple[float, float]:
-    """Where a digit's ink begins and ends along its line (working pixels). From the ink itself: the
-    box of a digit turned with the page is wider than the digit, and the gaps between numbers are
-    judged on these spans."""
-    glyphs = line.glyphs[segment.glyph : segment.last + 1]
-    box = union_box([g.box for g in glyphs])
-    ids = [k for g in glyphs for k in g.ids]
-    crop = ink.labels[box[1] : box[1] + box[3], box[0] : box[0] + box[2]]
-    ys, xs = np.nonzero(crop == ids[0] if len(ids) == 1 else np.isin(crop, ids))
-    points = np.stack([xs + box[0], ys + box[1]], axis=1).astype(np.float32)
-    if segment.columns is not None:  # the columns of the upright glyph it was cut from
-        back = require("cv2").invertAffineTransform(glyphs[0].to_frame)
-        u = points @ back[0, :2] + back[0, 2]
-        points = points[(u >= segment.columns[0]) & (u < segment.columns[1])]
-    if len(points) == 0:
-        return extent(box, along)
-    projected = points @ along
-    return float(projected.min()), float(projected.max())
+def _span(line: _Line, segment: _Segment, along: np.ndarray) -> tuple[float, float]:
+    """Where a digit's ink begins and ends along its line (working pixels), from the glyph's upright
+    image: the box of a digit turned with the page is wider than the digit, and the gaps between
+    numbers are judged on these spans."""
+    lo, hi = math.inf, -math.inf
+    for glyph in line.glyphs[segment.glyph : segment.last + 1]:
+        first = 0 if segment.columns is None else segment.columns[0]
+        image = glyph.image if segment.columns is None else glyph.image[:, first : segment.columns[1]]
+        ys, xs = np.nonzero(image > 127)
+        if len(xs) == 0:
+            continue
+        # along . (to_frame @ [x, y, 1]) for every ink pixel, in one linear form
+        a, b, c = along @ glyph.to_frame
+        projected = (xs + first) * a + ys * b
+        lo, hi = min(lo, float(projected.min()) + c), max(hi, float(projected.max()) + c)
+    if lo > hi:
+        return extent(union_box([g.box for g in line.glyphs[segment.glyph : segment.last + 1]]), along)
+    return lo, hi
 
 
 def _scaled(box: Box, scale: float) -> Box:
