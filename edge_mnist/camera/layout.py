@@ -76,7 +76,8 @@ def _centre(box: Box) -> np.ndarray:
 
 def writing_angle(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> float:
     """The writing's dominant direction (radians, 0 = left to right, positive = falling): the median
-    direction from each glyph to its nearest neighbour of a similar size."""
+    direction from each glyph to its nearest neighbour of a similar size, where at least two agree
+    to say so."""
     if len(boxes) < 2:
         return 0.0
     b = np.asarray(boxes, np.float32)
@@ -85,7 +86,7 @@ def writing_angle(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> fl
     steps = centres[None, :, :] - centres[:, None, :]  # [i, j]: from glyph i to glyph j
     distance = np.hypot(steps[..., 0], steps[..., 1])
     ratio = heights[None, :] / heights[:, None]
-    near = (ratio >= 0.6) & (ratio <= 1.67) & (distance <= 2.5 * np.maximum(heights[None, :], heights[:, None]))
+    near = (ratio >= 0.6) & (ratio <= 1.67) & (distance <= 1.8 * np.maximum(heights[None, :], heights[:, None]))
     np.fill_diagonal(near, False)
     distance = np.where(near, distance, np.inf)
     nearest = distance.argmin(axis=1)
@@ -94,7 +95,8 @@ def writing_angle(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> fl
     angles = np.arctan2(step[:, 1], step[:, 0])
     angles = np.where(angles > np.pi / 2, angles - np.pi, np.where(angles <= -np.pi / 2, angles + np.pi, angles))
     angles = angles[np.abs(angles) <= math.radians(50)]
-    return float(np.median(angles)) if len(angles) else 0.0
+    # One pair of neighbours is no direction (a digit above and beside another, on different lines).
+    return float(np.median(angles)) if len(angles) >= 2 else 0.0
 
 
 def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tuple[list[list[int]], list[float]]:
