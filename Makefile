@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: pipeline test test-fast
+.PHONY: pipeline test test-fast docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# The main job: train, export, verify; artifacts in ./artifacts
+# The main job: train, export, verify; artifacts in ./artifacts. Options go through PIPELINE_ARGS,
+# e.g. make pipeline PIPELINE_ARGS="--json summary.json"; EDGE_MNIST_PRECISION=float32 forces the float32 path.
+PIPELINE_ARGS ?=
 pipeline: $(VENV)/.installed
-	$(BIN)/edge-mnist pipeline
+	$(BIN)/edge-mnist pipeline $(PIPELINE_ARGS)
 
 # Every test, the slow, acceptance and emulated-aarch64 ones included (what CI runs).
 test: $(VENV)/.installed
@@ -23,3 +25,7 @@ test: $(VENV)/.installed
 # The quick loop while developing.
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow and not acceptance and not emulation"
+
+# Regenerate every table of README.md and docs/benchmarks.md from the JSON under docs/results/.
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/render_docs.py

@@ -19,7 +19,8 @@ from edge_mnist._deps import require
 # Letters and signs a page holds besides digits; those a hand can make look like one (O, C, I, l, L, S, Z,
 # B, G, g, q, a, d, b, r, y, U, V, Y, /, ...) are left out: the model must stay sure of a real digit.
 LETTERS = "EFHKMNPRWXefhkmnpuwx+=#*%&@?"
-AUGMENTATIONS = ("none", "affine", "camera")
+AUGMENTATIONS = ("none", "affine", "shift", "camera")
+SHIFT_PIXELS = 2
 
 
 def _tight(image: np.ndarray, level: int = 0) -> np.ndarray | None:
@@ -322,3 +323,19 @@ def camera_training_set(x: np.ndarray, y: np.ndarray, seed: int, variants: float
     images, targets = np.concatenate(images), np.concatenate(targets)
     order = rng.permutation(len(images))
     return images[order], targets[order]
+
+
+def shift(tf, images, batch_seed, pixels: int = SHIFT_PIXELS):
+    """A batch (N, 28, 28, 1) with each image moved by whole pixels, up to `pixels` each way, zeros let in.
+
+    The offsets come from `batch_seed` alone (stateless), so the same seed gives the same batches.
+    """
+    n = tf.shape(images)[0]
+    seed = tf.stack([tf.cast(batch_seed, tf.int64), tf.constant(0, tf.int64)])
+    moves = tf.cast(tf.random.stateless_uniform([n, 2], seed=seed, minval=-pixels, maxval=pixels + 1, dtype=tf.int32), tf.float32)
+    one, zero = tf.ones([n]), tf.zeros([n])
+    # Each row maps an output pixel (x, y) to the input pixel (x + dx, y + dy).
+    transforms = tf.stack([one, zero, moves[:, 0], zero, one, moves[:, 1], zero, zero], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT"
+    )

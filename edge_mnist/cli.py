@@ -140,6 +140,7 @@ def pipeline(models, out, force, seed, precision, json_path, data):
     """
     from edge_mnist.export.parity import enforce
     from edge_mnist.files import write_atomic
+    from edge_mnist.firmware_bench.machine import stamp
     from edge_mnist.models import parse_preset
     from edge_mnist.pipeline import format_summary, run_pipeline
 
@@ -147,7 +148,7 @@ def pipeline(models, out, force, seed, precision, json_path, data):
     result = run_pipeline(presets, out, force=force, seed=seed, data=data, precision=precision, echo=lambda m: click.echo(m, err=True))
     click.echo(format_summary(result))
     if json_path:
-        write_atomic(json_path, (json.dumps(result.to_json(), indent=2) + "\n").encode())
+        write_atomic(json_path, (json.dumps({**stamp(), **result.to_json()}, indent=2) + "\n").encode())
     enforce(result.parity)
 
 

@@ -33,8 +33,9 @@ class Recipe:
     # "mixed_bfloat16" computes in bfloat16 where the CPU has native bf16 (twice as fast here); the
     # weights stay float32 and the saved model is plain float32 either way.
     precision: str = "float32"
-    # "none"; "affine" (random turns, shifts and zooms each epoch); "camera" (MNIST plus MNIST redrawn as
-    # the camera reader sees handwriting, and non-digits with a flat target: edge_mnist.augment).
+    # "none"; "affine" (random turns, shifts and zooms each epoch); "shift" (each image moved by up to 2
+    # whole pixels each way, each epoch); "camera" (MNIST plus MNIST redrawn as the camera reader sees
+    # handwriting, and non-digits with a flat target: edge_mnist.augment).
     augment: str = "none"
 
 
@@ -53,7 +54,15 @@ TUTORIAL = {
     Preset.CNN: Recipe("adam", 0.001, 12, 128),
 }
 # The default recipes: the CNN one reaches the tutorial's accuracy in a fraction of its time.
-DEFAULT = {**TUTORIAL, Preset.CNN: Recipe("adam", 0.006, 7, 256, schedule="onecycle", precision="mixed_bfloat16")}
+DEFAULT = {
+    **TUTORIAL,
+    # The tutorial's RMSprop recipe left seeds at 98.48-98.53% here and 98.31% on a Xeon, against a floor
+    # of 98.4%; Adam's one-cycle with shifted images (augment "shift") gave 99.06% on seeds 0 and 1.
+    Preset.MLP: Recipe("adam", 0.002, 20, 128, schedule="onecycle", augment="shift"),
+    # The 7-epoch, batch-256 recipe left seeds at 99.20% (bf16); with shifted images, at 99.27% (bf16) and
+    # 99.29% (float32). Batch 128 with a lower peak and an eighth epoch buy margin on both paths.
+    Preset.CNN: Recipe("adam", 0.004, 8, 128, schedule="onecycle", precision="mixed_bfloat16", augment="shift"),
+}
 # The camera's CNN, trained on camera-drawn digits too (no tutorial has it).
 DEFAULT[Preset.CNN_CAMERA] = TUTORIAL[Preset.CNN_CAMERA] = Recipe("adam", 0.004, 10, 256, schedule="onecycle", precision="mixed_bfloat16", augment="camera")
 # The microcontroller CNN (no tutorial has it): its recipe, like its layers, from scripts/sweep_edge.py.

@@ -27,6 +27,12 @@ class ModelSummary:
     def to_json(self) -> dict:
         return {**asdict(self), "exports": [row.to_json() for row in self.exports]}
 
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelSummary":
+        from edge_mnist.export.run import ExportRow
+
+        return cls(**{**data, "exports": tuple(ExportRow.from_json(row) for row in data["exports"])})
+
 
 @dataclass(frozen=True)
 class PipelineResult:

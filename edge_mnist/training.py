@@ -149,7 +149,7 @@ def resolve_precision(recipe: Recipe, switch: str | None = None) -> str:
 
 
 def _batches(tf, x: np.ndarray, y: np.ndarray, recipe: Recipe, seed: int):
-    """Shuffled batches gathered from the in-memory split by index.
+    """Shuffled batches gathered from the in-memory split by index, augmented as the recipe says.
 
     Shuffling indices rather than images keeps the shuffle buffer tiny: a buffer of 54,000 images
     took 1.5 s to fill at the start of every epoch. The seeded order is the one the images had, so
@@ -170,6 +170,14 @@ def _batches(tf, x: np.ndarray, y: np.ndarray, recipe: Recipe, seed: int):
         keras = require("keras")
         turn = keras.Sequential([keras.layers.RandomRotation(0.03, seed=seed), keras.layers.RandomTranslation(0.1, 0.1, seed=seed), keras.layers.RandomZoom(0.1, seed=seed)])
         batches = batches.map(lambda images, labels: (turn(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    elif recipe.augment == "shift":
+        from edge_mnist.augment import shift
+
+        # One random seed per batch, new each epoch and the same for the same seed: deterministic in parallel.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        batches = tf.data.Dataset.zip(seeds, batches).map(
+            lambda batch_seed, pair: (shift(tf, pair[0], batch_seed), pair[1]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
     return batches.prefetch(tf.data.AUTOTUNE)
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from edge_mnist.data import load_test_set
@@ -75,7 +76,7 @@ def run_bench(paths, settings: Settings, threads: list[int], data=None, in_proce
                 results.append(_in_child(model, one, data, outputs))
     runtimes = {r.runtime: r.runtime_version for r in results}
     run_settings = {**settings.to_json(), "threads": threads, "data": str(data) if data else None}
-    return BenchReport(machine_info(runtimes), run_settings, results)
+    return BenchReport(machine_info(runtimes), run_settings, results, measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def _in_child(model: Path, settings: Settings, data, outputs: Path | None) -> BenchResult:

@@ -66,3 +66,18 @@ def machine_info(runtimes: dict[str, str] | None = None) -> dict:
         "numpy": numpy.__version__,
         "runtimes": dict(runtimes or {}),
     }
+
+
+def stamp(runtimes: dict[str, str] | None = None) -> dict:
+    """When, where and under what load a measurement ran: what a results file records beside its figures."""
+    from datetime import datetime, timezone
+
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(runtimes), "load": list(os.getloadavg())}
+
+
+def stamp_line(record: dict, time: bool = True, load: bool = True) -> str:
+    """A results file's stamp in words: "AMD EPYC, 2 cores, 2026-12-02 04:10 UTC, load average 1.20"."""
+    machine, date = record["machine"], record["date"]
+    when = f"{date[:10]} {date[11:16]} UTC" if time else date[:10]
+    load = f", load average {record['load'][0]:.2f}" if load and record.get("load") else ""
+    return f"{machine['cpu']}, {machine['cores']} cores, {when}{load}"

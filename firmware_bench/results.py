@@ -99,9 +99,16 @@ class BenchReport:
     settings: dict  # Settings.to_json() of the run, with its thread counts and data path
     results: list[BenchResult]
     schema: str = SCHEMA
+    measured_at: str | None = None  # UTC, ISO 8601
 
     def to_json(self) -> dict:
-        return {"schema": self.schema, "machine": self.machine, "settings": self.settings, "results": [r.to_json() for r in self.results]}
+        return {
+            "schema": self.schema,
+            "measured_at": self.measured_at,
+            "machine": self.machine,
+            "settings": self.settings,
+            "results": [r.to_json() for r in self.results],
+        }
 
     @classmethod
     def from_json(cls, data) -> "BenchReport":
@@ -110,7 +117,8 @@ class BenchReport:
         if not isinstance(data.get("results"), list):
             raise EdgeMnistError("not a bench JSON report (no results list)")
         results = [BenchResult.from_json(r) for r in data["results"]]
-        return cls(_checked(data.get("machine"), dict, "machine"), _checked(data.get("settings"), dict, "settings"), results)
+        machine, settings = _checked(data.get("machine"), dict, "machine"), _checked(data.get("settings"), dict, "settings")
+        return cls(machine, settings, results, measured_at=_checked(data.get("measured_at"), str | None, "measured_at"))
 
 
 def _build(cls, data, where: str):

@@ -6,7 +6,7 @@ onnxruntime, no TensorFlow, the same runtime versions as this environment), then
 - int8 outputs: equal within one quantization step after an int8 softmax, exactly equal otherwise;
 - float outputs: within 1e-5;
 - the emulated process never imported TensorFlow;
-- with --camera-video, the camera path reads the same digits in every frame of a video as on x86.
+- with --camera-video, the camera path reads the digits of a video as on x86, within CAMERA_TOLERANCE.
 Emulated timings and memory are the emulator's: this script reports none of them.
 
 Usage: python scripts/aarch64_check.py MODEL[@N]... [--json out.json] [--cpu cortex-a72] [--camera-video VIDEO]
@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_mnist.files import write_atomic
 from edge_mnist.firmware_bench.bench import load_report, run_bench
+from edge_mnist.firmware_bench.machine import stamp, stamp_line
 from edge_mnist.firmware_bench.measure import Settings
 from edge_mnist.firmware_bench.results import BenchReport
 from edge_mnist.table import Column, render
@@ -53,6 +55,11 @@ def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> BenchRepo
     return run_bench(models, Settings(runs=RUNS, warmup=5, limit=limit), [1], in_process=True, outputs_dir=outputs)
 
 
+# Digits read differently on aarch64 (x86's reading as the reference): at most this share, and never
+# fewer than min_digits allowed.
+CAMERA_TOLERANCE = {"share": 0.02, "min_digits": 1}
+
+
 def run_emulated(args: list[str], cpu: str) -> None:
     """`edge-mnist ARGS` in the emulated aarch64 Python; exits 77 if emulation cannot be set up here."""
     env = {**os.environ, "EDGE_MNIST_HOST_PYTHON": sys.executable, "EDGE_MNIST_AARCH64_WHEELS": device_wheels(), "EDGE_MNIST_AARCH64_CPU": cpu}
@@ -73,14 +80,26 @@ def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report:
 
 
 def camera_check(model: Path, video: Path, log: Path, cpu: str) -> dict:
-    """The camera path on a video, emulated and on x86: the same text must be read in every frame."""
+    """The camera path on a video, emulated and on x86: the digits read must agree within CAMERA_TOLERANCE.
+
+    The two builds decode JPEG and run OpenCV's filters with other SIMD code, so a box can move by a
+    pixel and a digit the model is unsure of can fall on the other side of a threshold; more than
+    that is a real difference.
+    """
+    from edge_mnist.camera.evaluate import score_text
     from edge_mnist.camera.recognize import read_source
 
     run_emulated(["camera", "--model", str(model), "--source", str(video), "--headless", "--jsonl", str(log)], cpu)
     arm = [json.loads(line)["text"] for line in log.read_text().splitlines()]
     x86 = [result.text for result in read_source(model, str(video))]
-    differing = sum(a != b for a, b in zip(arm, x86)) + abs(len(arm) - len(x86))
-    return {"model": model.name, "video": video.name, "frames": len(x86), "arm_frames": len(arm), "frames_differing": differing, "passed": differing == 0}
+    scores = [score_text(a, b) for a, b in zip(arm, x86)]
+    digits = sum(s.digits for s in scores)
+    # Digits of the x86 reading not read alike on aarch64, plus digits only aarch64 read.
+    changed = sum(s.digits - s.read + s.extra for s in scores)
+    allowed = max(CAMERA_TOLERANCE["min_digits"], int(CAMERA_TOLERANCE["share"] * digits))
+    return {"model": model.name, "video": video.name, "frames": len(x86), "arm_frames": len(arm), "digits": digits,
+            "frames_differing": sum(a != b for a, b in zip(arm, x86)), "digits_changed": changed, "digits_allowed": allowed,
+            "passed": len(arm) == len(x86) and changed <= allowed}
 
 
 def compare(x86: BenchReport, arm: BenchReport, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
@@ -157,14 +176,24 @@ def main() -> int:
         if args.camera_video:
             model = args.camera_model or next(path for path, _ in map(parse_model, args.models) if path.suffix == ".tflite")
             camera = camera_check(Path(model).resolve(), args.camera_video.resolve(), tmp / "camera.jsonl", args.cpu)
-    machine = arm.machine
-    print(f"emulated: {machine['device']}, {machine['arch']}, Python {machine['python']}, numpy {machine['numpy']} (timings not reported)")
-    print(render(COLUMNS, rows))
-    if camera:
-        print(f"camera: {camera['model']} on {camera['video']}: {camera['frames']} frames, {camera['frames_differing']} read differently  {'yes' if camera['passed'] else 'NO'}")
+    record = {"kind": "aarch64-check", "emulated_machine": arm.machine, "cpu": args.cpu, "results": rows, "camera": camera, **stamp()}
+    print(table(record, markdown=False))
     if args.json:
-        args.json.write_text(json.dumps({"emulated_machine": machine, "cpu": args.cpu, "results": rows, "camera": camera}, indent=2) + "\n")
+        write_atomic(args.json, (json.dumps(record, indent=2) + "\n").encode())
     return 0 if all(r["passed"] for r in rows) and (camera is None or camera["passed"]) else 1
+
+
+def table(record: dict, markdown: bool = True) -> str:
+    emulated = record["emulated_machine"]
+    lines = [render(COLUMNS, record["results"], markdown), ""]
+    camera = record.get("camera")
+    if camera:
+        lines += [f"camera: {camera['model']} on {camera['video']}: {camera['frames']} frames, {camera['frames_differing']} read differently, {camera['digits_changed']} of {camera['digits']} digits changed (<= {camera['digits_allowed']}): {'ok' if camera['passed'] else 'DIFFERENT'}", ""]
+    lines.append(
+        f"Emulated {emulated['arch']} (qemu-aarch64 -cpu {record['cpu']}), Python {emulated['python']}, numpy {emulated['numpy']}, "
+        f"{', '.join(f'{k} {v}' for k, v in emulated['runtimes'].items())}; against {stamp_line(record, load=False)}. Timings are not reported."
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

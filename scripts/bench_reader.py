@@ -23,10 +23,8 @@ a shared machine), against the 5 ms target, with the median of each stage.
 """
 import argparse
 import csv
-import datetime
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +36,7 @@ from edge_mnist.camera.recognize import Recognizer, load_classifier, recognize_f
 from edge_mnist.camera.sources import Frame, open_source, read_image
 from edge_mnist.camera.synth import make_dataset, score
 from edge_mnist.data import load_mnist
+from edge_mnist.firmware_bench.machine import stamp, stamp_line
 
 TARGET_MS = 5.0
 
@@ -51,14 +50,16 @@ def model_accuracy(model) -> float | None:
         return None
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def training_record(model) -> dict | None:
+    """How the model beside this file was trained (its history.json), if it is there."""
+    for history in Path(model).parent.glob("*.history.json"):
+        try:
+            record = json.loads(history.read_text())
+        except (OSError, ValueError):
+            continue
+        keep = ("preset", "precision", "seed", "seconds", "test_accuracy", "cpu", "recipe")
+        return {k: record[k] for k in keep if k in record}
+    return None
 
 
 def generated(recognizer, folder: Path) -> dict:
@@ -176,13 +177,12 @@ def main():
     mnist = load_mnist()
     predictor = recognizer.predictor
     report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu_name(),
+        **stamp({predictor.runtime.value: predictor.runtime_version}),
         "core": core,
         "model": str(args.model),
         "model_accuracy": model_accuracy(args.model),
+        "training": training_record(args.model),
         "runtime": f"{predictor.runtime.value} {predictor.runtime_version}",
-        "load_before": os.getloadavg()[0],
     }
     with tempfile.TemporaryDirectory(prefix="edge-mnist-bench-reader-") as scratch:
         work = Path(scratch)
@@ -200,9 +200,9 @@ def main():
                 report["soak"] = soak(recognizer, work / "ten" / "digits.avi", args.soak)
     if args.stroke_stats:
         report["stroke_stats"] = stroke_stats(mnist)
-    report["load_after"] = os.getloadavg()[0]
+    report["load_after"] = list(os.getloadavg())
 
-    print(f"{report['date']}, {report['cpu']} (core {core}), {report['runtime']}, {args.model}; load {report['load_before']:.1f} -> {report['load_after']:.1f}")
+    print(f"{stamp_line(report)} to {report['load_after'][0]:.2f}; core {core}, {report['runtime']}, {args.model}")
     if report["model_accuracy"] is not None:
         print(f"model: {report['model_accuracy']:.2%} on the MNIST test set (from its manifest)")
     if "generated" in report:
@@ -237,8 +237,7 @@ def main():
 
 # -- the tables of docs/benchmarks.md (scripts/render_docs.py calls these with the JSON loaded) -------
 def _stamp(record: dict) -> str:
-    date = record["date"]
-    return f"{record['cpu']}, one core, {date[:10]} {date[11:16]} UTC, load average {record['load_before']:.1f} to {record['load_after']:.1f}; model `{Path(record['model']).name}`"
+    return f"{stamp_line(record)} to {record['load_after'][0]:.2f}; one core used; model `{Path(record['model']).name}`"
 
 
 def reading_table(*records, markdown: bool = True) -> str:
@@ -248,9 +247,11 @@ def reading_table(*records, markdown: bool = True) -> str:
     rows = []
     for r in records:
         g, p = r.get("generated"), r.get("photos")
+        trained = r.get("training") or {}
         rows.append(
             {
                 "model": Path(r["model"]).name,
+                "mnist": r.get("model_accuracy"),
                 "gen": f"{g['digits']} digits, seed {g['seed']}" if g else "-",
                 "recall": g and g["recall"], "accuracy": g and g["accuracy"], "extra": g and g["extra"],
                 "numbers": g and g["numbers_exact"], "lines": g and g["lines_exact"],
@@ -259,7 +260,7 @@ def reading_table(*records, markdown: bool = True) -> str:
             }
         )
     columns = [
-        Column.of("model"), Column.of("gen", title="generated photos"),
+        Column.of("model"), Column.of("mnist", ".2%", title="MNIST test"), Column.of("gen", title="generated photos"),
         Column.of("recall", ".2%"), Column.of("accuracy", ".2%"), Column.of("extra", "d", title="extra"),
         Column.of("numbers", ".2%", title="numbers exact"), Column.of("lines", ".2%", title="lines exact"),
         Column.of("photo_read", ".2%", title="real photos: digits in order"), Column.of("photo_extra", title="extra"),

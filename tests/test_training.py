@@ -34,6 +34,15 @@ def test_training_is_deterministic_with_a_seed(mnist, tmp_path):
     assert a.test_accuracy == b.test_accuracy
 
 
+def test_augmented_training_is_deterministic_with_a_seed(mnist, tmp_path):
+    # The cnn's default recipe moves images at random every epoch: the same seed must still give the same run.
+    recipe = recipe_for(Preset.CNN, epochs=2, batch_size=64)
+    assert recipe.augment == "shift"
+    runs = [train(Preset.CNN, mnist, tmp_path / name, recipe=recipe, seed=3, train_limit=600, progress=False) for name in "ab"]
+    histories = [json.loads(open(r.history_path).read())["history"] for r in runs]
+    assert histories[0] == histories[1] and runs[0].test_accuracy == runs[1].test_accuracy
+
+
 def test_recipe_overrides_are_checked():
     assert recipe_for(Preset.CNN, tutorial=True).epochs == 12
     assert recipe_for(Preset.CNN, epochs=2, batch_size=32).batch_size == 32

@@ -55,5 +55,6 @@ def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, 
     assert rows["mlp.int8.tflite"]["max_output_diff"] <= 1 and rows["cnn.int8.tflite"]["max_output_diff"] <= 1
     assert rows["cnn.float32.onnx"]["max_output_diff"] <= 1e-5
     camera = report["camera"]
-    assert camera["frames"] == 6 and camera["arm_frames"] == 6 and camera["passed"], camera
+    assert camera["frames"] == 6 and camera["arm_frames"] == 6 and camera["digits"] > 30, camera
+    assert camera["digits_changed"] <= camera["digits_allowed"] and camera["passed"], camera
     print(done.stdout)
