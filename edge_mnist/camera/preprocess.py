@@ -232,23 +232,35 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     if inked.mean() < 0.6:
         return False  # mostly gaps: a row of separate strokes, not a line
     columns = np.arange(piece.shape[1])
-    centre = np.interp(columns, columns[inked], ((piece * rows).sum(axis=0) / np.maximum(counts, 1))[inked]).astype(np.float32)
-    # A running median follows a rule that bends with the page and ignores a digit's stroke lying along it.
+    top = np.argmax(piece, axis=0)
+    bottom = piece.shape[0] - 1 - np.argmax(piece[::-1], axis=0)
+    # Where writing touches the rule, the ink across it is thicker than the rule: its centre is off
+    # the rule there, for as long as a row of 0s sits on it. The rule is followed through its clean
+    # columns only and drawn straight across the others.
+    thickness = bottom - top + 1
+    clean = inked & (thickness <= np.median(thickness[inked]) + 1)
+    if clean.sum() < 0.5 * inked.sum():
+        return False
+    centre = np.interp(columns, columns[clean], ((top + bottom) / 2)[clean]).astype(np.float32)
+    # A running median follows a rule that bends with the page and ignores a stroke crossing it.
     line = cv2.medianBlur(centre.reshape(1, -1), 5).ravel() if len(centre) >= 5 else centre
     line = np.convolve(np.pad(line, 12, mode="edge"), np.ones(25) / 25, mode="valid")
-    if np.median(np.abs(line - centre)[inked]) > 1.0:
+    if np.median(np.abs(line - centre)[clean]) > 1.0:
         return False  # a long wavy scribble, not a rule
     half = float(np.median(counts[inked])) / 2 + 1.0
     band = np.abs(rows - line[None, :]) <= half
-    above, below = np.floor(line - half - 2).astype(int), np.ceil(line + half + 2).astype(int)
+    above, below = np.floor(line - half - 1).astype(int), np.ceil(line + half + 1).astype(int)
     inside = (above >= 0) & (below < piece.shape[0])  # at the frame's edge nothing can cross
     crossed = inside & (before[np.clip(above, 0, None), columns] > 0) & (before[np.clip(below, None, piece.shape[0] - 1), columns] > 0)
-    # A stroke crossing the rule is a few pixels wide; a long run of "crossed" columns is a digit's
-    # bottom lying along the rule, which must not bring the rule back under it.
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], crossed.astype(np.int8), [0]])))
+    # A blot or a loop's side lying on the rule is thicker than the rule over a short run of columns,
+    # with ink beyond both edges of the band somewhere in the run (not always in one column): keep
+    # it whole. A long run is writing sitting on the rule, which stays erased under it.
+    outside_above = (rows < line[None, :] - half) & (before > 0)
+    outside_below = (rows > line[None, :] + half) & (before > 0)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (inked & ~clean).astype(np.int8), [0]])))
     for start, end in zip(edges[::2], edges[1::2]):
-        if end - start > max(6, 4 * half):
-            crossed[start:end] = False
+        if end - start <= max(12, 4 * half) and outside_above[:, start:end].any() and outside_below[:, start:end].any():
+            crossed[start:end] = True
     region[band & ~crossed[None, :]] = 0
     return True
 

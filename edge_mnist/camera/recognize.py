@@ -472,6 +472,10 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
                 # A piece that ends inside its glyph makes one more digit of it: that is what costs.
                 inside = s.columns is not None and s.columns[1] < glyphs[s.glyph].image.shape[1]
                 gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if inside else 0.0)
+                if s.columns is None and s.last == s.glyph:
+                    # A whole glyph wider than a digit pays for the digits it would hide: a row of
+                    # loops drawn in one stroke (000) is not one unsure digit.
+                    gain -= SPLIT_COST * max(0.0, (glyphs[s.glyph].image.shape[1] - 2 * PAD) / WORK_SIDE - 1.0)
                 options.append((best[begin][0] + gain, s))
         if options:
             best[end] = max(options, key=lambda o: o[0])
