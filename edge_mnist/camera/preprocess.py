@@ -232,8 +232,9 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     if inked.mean() < 0.6:
         return False  # mostly gaps: a row of separate strokes, not a line
     columns = np.arange(piece.shape[1])
-    top = np.argmax(piece, axis=0)
-    bottom = piece.shape[0] - 1 - np.argmax(piece[::-1], axis=0)
+    across = np.ascontiguousarray(piece.T)  # argmax along contiguous rows: ten times faster
+    top = np.argmax(across, axis=1)
+    bottom = piece.shape[0] - 1 - np.argmax(across[:, ::-1], axis=1)
     # Where writing touches the rule, the ink across it is thicker than the rule: its centre is off
     # the rule there, for as long as a row of 0s sits on it. The rule is followed through its clean
     # columns only and drawn straight across the others.
