@@ -228,6 +228,35 @@ def _at_line_scale(image: np.ndarray, to_working: np.ndarray, height: float) -> 
     return normalize_stroke(scaled), to_working @ back
 
 
+def _sliver_after(line: _Line, i: int) -> bool:
+    """Glyph i + 1 is a sliver (under half a digit wide) that nearly touches glyph i."""
+    glyph, after = line.glyphs[i], line.glyphs[i + 1]
+    gap = after.box[0] - (glyph.box[0] + glyph.box[2])
+    return after.image.shape[1] - 2 * PAD < 0.5 * WORK_SIDE and gap <= 0.15 * line.height
+
+
+def _joined_with_next(glyph: _Glyph, after: _Glyph) -> np.ndarray | None:
+    """Both glyphs' images in glyph's own pixel grid (same line, same scale and turn: a shift apart),
+    widened to the right for `after`; None if `after` does not start inside or right of glyph's image."""
+    to_glyph = _invert(glyph.to_frame) @ np.vstack([after.to_frame, [0, 0, 1]])
+    dx, dy = int(round(to_glyph[0, 2])), int(round(to_glyph[1, 2]))
+    if dx < 0:
+        return None
+    h = max(glyph.image.shape[0], dy + after.image.shape[0]) - min(0, dy)
+    w = max(glyph.image.shape[1], dx + after.image.shape[1])
+    canvas = np.zeros((h, w), np.uint8)
+    top = -min(0, dy)
+    canvas[top : top + glyph.image.shape[0], : glyph.image.shape[1]] = glyph.image
+    region = canvas[top + dy : top + dy + after.image.shape[0], dx : dx + after.image.shape[1]]
+    np.maximum(region, after.image[: region.shape[0], : region.shape[1]], out=region)
+    return canvas
+
+
+def _invert(affine: np.ndarray) -> np.ndarray:
+    cv2 = require("cv2")
+    return np.vstack([cv2.invertAffineTransform(affine), [0, 0, 1]])[:2]
+
+
 def _thin_places(image: np.ndarray, height: float) -> tuple[int, int, list[int]]:
     """The ink's first and last column, and up to MAX_CUTS columns where it is thinnest: where two
     digits that touch are joined."""
@@ -381,6 +410,13 @@ class Recognizer:
             }
             for a, b in sorted(pieces):
                 self._add(line, crops, i, i, (a, b), np.ascontiguousarray(glyph.image[:, a:b]))
+            # A loop drawn in two strokes, its second half a sliver of its own just after the glyph
+            # ("(" + ")"): the glyph's last piece joined with the sliver, from every place it may begin.
+            joined = _joined_with_next(glyph, line.glyphs[i + 1]) if i + 1 < len(line.glyphs) and _sliver_after(line, i) else None
+            if joined is not None:
+                for a in sorted({a for a, _ in pieces}):
+                    if a and 0.3 * WORK_SIDE <= joined.shape[1] - a <= 1.05 * WORK_SIDE + 2 * PAD:
+                        self._add(line, crops, i, i + 1, (a, None), np.ascontiguousarray(joined[:, a:]))
 
     # -- what was read -------------------------------------------------------------------------
     def _read_lines(self, ink: Ink, lines: list[_Line], scores: np.ndarray) -> list[Line]:
@@ -415,6 +451,10 @@ class Recognizer:
             return _scaled(box, ink.scale)
         glyph = glyphs[segment.glyph]
         a, b = segment.columns
+        if b is None:  # and the sliver after the glyph
+            b = glyph.image.shape[1]
+            head = self._frame_box(ink, _Segment(segment.glyph, segment.glyph, (a, b), segment.crop), glyphs)
+            return union_box([head, _scaled(glyphs[segment.last].box, ink.scale)])
         part = glyph.image[:, a:b]
         ys = np.nonzero(part.any(axis=1))[0]
         top, bottom = (int(ys.min()), int(ys.max()) + 1) if len(ys) else (0, part.shape[0])
@@ -429,9 +469,9 @@ def _span(line: _Line, segment: _Segment, along: np.ndarray) -> tuple[float, flo
     image: the box of a digit turned with the page is wider than the digit, and the gaps between
     numbers are judged on these spans."""
     lo, hi = math.inf, -math.inf
-    for glyph in line.glyphs[segment.glyph : segment.last + 1]:
-        first = 0 if segment.columns is None else segment.columns[0]
-        image = glyph.image if segment.columns is None else glyph.image[:, first : segment.columns[1]]
+    for k, glyph in enumerate(line.glyphs[segment.glyph : segment.last + 1]):
+        first, end = segment.columns if segment.columns is not None and k == 0 else (0, None)
+        image = glyph.image[:, first:end]
         ys, xs = np.nonzero(image > 127)
         if len(xs) == 0:
             continue
@@ -463,6 +503,8 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
         if s.columns is None:
             return float(s.glyph), float(s.last + 1)
         width = glyphs[s.glyph].image.shape[1]
+        if s.columns[1] is None:  # the glyph's last piece and the sliver after it
+            return s.glyph + s.columns[0] / width, float(s.last + 1)
         return s.glyph + s.columns[0] / width, s.glyph + s.columns[1] / width
 
     by_end: dict[float, list[_Segment]] = {}
@@ -475,7 +517,7 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
             begin = span(s)[0]
             if begin in best:
                 # A piece that ends inside its glyph makes one more digit of it: that is what costs.
-                inside = s.columns is not None and s.columns[1] < glyphs[s.glyph].image.shape[1]
+                inside = s.columns is not None and s.columns[1] is not None and s.columns[1] < glyphs[s.glyph].image.shape[1]
                 gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if inside else 0.0)
                 if s.columns is None and s.last == s.glyph:
                     # A whole glyph wider than a digit pays for the digits it would hide: a row of

@@ -68,6 +68,17 @@ def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path
     assert len(record["digits"]) == 6
 
 
+def test_a_loop_written_in_two_strokes_beside_touching_loops_is_one_digit(mnist, clear, camera_cnn_int8, tmp_path):
+    # 1000 with its 0s run together, the last 0 drawn as "(" and ")" that do not meet: the ")" is a
+    # sliver of its own, which must go with the "(" cut from the 0s before it, not be read as a 1.
+    scene = _page(mnist, clear, "1000", height=70, pen=5, spacing=-0.05)
+    x, y, w, h = scene.lines[0][0][-1].box
+    paper = np.median(scene.image[y - 10 : y - 2, x : x + w].reshape(-1, 3), axis=0)
+    scene.image[y - 3 : y + h + 3, x + int(0.55 * w) : x + int(0.55 * w) + max(3, w // 10)] = paper
+    record = _read(scene, camera_cnn_int8, tmp_path)
+    assert record["text"] == "1000"
+
+
 @pytest.mark.parametrize("separator", ["dash", "comma"])
 def test_dashes_and_commas_separate_numbers_and_are_not_digits(mnist, clear, camera_cnn_int8, tmp_path, separator):
     # Digits spaced as widely as the separators' gaps: only the mark tells the numbers apart.
