@@ -204,7 +204,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
         thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15, 1) if vertical else (1, 15), np.uint8))
         _, thin_labels, thin_stats = components(thin)
         span = thin_stats[:, 3] if vertical else thin_stats[:, 2]
-        for i in np.nonzero(span >= config.rule_length * (height if vertical else width))[0]:
+        for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0]:
             if i:
                 rules.append((thin_labels, int(i), tuple(thin_stats[i, :4]), vertical))
     original = mask.copy()
@@ -212,6 +212,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
 
 
 RULE_THICKNESS = 5  # working pixels: printed rules are thinner; digit strokes crossing them are not erased
+RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
 
 
 def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool) -> bool:
