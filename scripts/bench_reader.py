@@ -105,6 +105,35 @@ def photos(recognizer, folder: Path) -> dict:
     }
 
 
+def _variants(image: np.ndarray):
+    """The photo as it is and as another camera or hand might have taken it."""
+    import cv2
+
+    h, w = image.shape[:2]
+    yield "as taken", image
+    yield "half size", cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    yield "1.5x size", cv2.resize(image, (w * 3 // 2, h * 3 // 2), interpolation=cv2.INTER_CUBIC)
+    for angle in (-6, 6):
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        yield f"turned {angle:+d} deg", cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    yield "blurred (sigma 1.5)", cv2.GaussianBlur(image, (0, 0), 1.5)
+    yield "JPEG quality 40", cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
+    yield "darker (x0.6)", (image * 0.6).astype(np.uint8)
+
+
+def perturbed(recognizer, folder: Path) -> list[dict]:
+    """Every real photo under each variant, scored in total per variant: how much the figures on the
+    photos the reader was tuned on owe to exactly these pictures."""
+    with open(folder / "truth.tsv", newline="") as f:
+        truths = list(csv.DictReader(f, delimiter="\t"))
+    totals: dict[str, TextScore] = {}
+    for row in truths:
+        for name, image in _variants(read_image(folder / row["file"])):
+            s = score_text(recognizer.recognize(Frame(0, 0.0, row["file"], image)).text, row["truth"])
+            totals[name] = totals.get(name, TextScore(0, 0, 0, 0, 0, 0, 0)) + s
+    return [{"variant": name, "read_in_order": t.read_rate, "extra": t.extra, "extra_rate": t.extra_rate, "numbers_exact": t.numbers_rate} for name, t in totals.items()]
+
+
 def timing(recognizer, frames: list, passes: int) -> dict:
     totals, cpu, stages = [], [], {"preprocess": [], "infer": [], "postprocess": []}
     for frame in frames[:3]:
@@ -167,6 +196,7 @@ def main():
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--photos", type=Path, default=None)
+    parser.add_argument("--perturb", action="store_true", help="Also read every photo resized, turned, blurred, recompressed, darker.")
     parser.add_argument("--timing-frames", type=int, default=100)
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--soak", type=int, default=0, metavar="N")
@@ -197,6 +227,8 @@ def main():
             report["generated"] = {"seed": args.seed, **generated(recognizer, work / "hard")}
         if args.photos:
             report["photos"] = {"folder": str(args.photos), **photos(recognizer, args.photos)}
+            if args.perturb:
+                report["photos"]["perturbed"] = perturbed(recognizer, args.photos)
         if args.timing_frames:
             labels = make_dataset(work / "ten", mnist, frames=args.timing_frames, digits=(10, 10), seed=args.seed + 1, video=args.soak > 0)
             records = json.loads(labels.read_text())["frames"]
@@ -226,6 +258,8 @@ def main():
             f"real photos ({p['images']} images, {p['digits']} digits): read in order {p['read_in_order']:.2%}, {p['extra']} extra ({p['extra_rate']:.2%}), "
             f"numbers exact {p['numbers_exact']:.2%} of {p['numbers']}, lines exact {p['lines_exact']:.2%} of {p['lines']}"
         )
+    for v in report.get("photos", {}).get("perturbed", []):
+        print(f"  {v['variant']:<20} read in order {v['read_in_order']:.2%}, {v['extra']} extra, numbers exact {v['numbers_exact']:.2%}")
     if "timing" in report:
         t = report["timing"]
         stages = ", ".join(f"{k} {v:.2f}" for k, v in t["stages_median_ms"].items())
@@ -286,6 +320,25 @@ def photos_table(record: dict, markdown: bool = True) -> str:
         Column("numbers exact", lambda r: f"{r['numbers_exact']}/{r['numbers']}", True),
     ]
     return render(columns, record["photos"]["per_image"], markdown) + "\n\n" + _stamp(record)
+
+
+def perturbed_table(*records, markdown: bool = True) -> str:
+    """The real photos under each variant (--perturb), one column group per run."""
+    from edge_mnist.table import Column, render
+
+    rows = {}
+    for n, r in enumerate(records):
+        for v in r["photos"]["perturbed"]:
+            rows.setdefault(v["variant"], {"variant": v["variant"]})[n] = v
+    columns = [Column.of("variant", title="photos")]
+    for n, r in enumerate(records):
+        name = Path(r["model"]).name + (f" (seed {r['training']['seed']})" if r.get("training") else "")
+        columns += [
+            Column(f"{name}: digits in order", lambda row, n=n: f"{row[n]['read_in_order']:.1%}", True),
+            Column("extra", lambda row, n=n: str(row[n]["extra"]), True),
+            Column("numbers exact", lambda row, n=n: f"{row[n]['numbers_exact']:.1%}", True),
+        ]
+    return render(columns, list(rows.values()), markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
 
 
 def timing_table(*records, markdown: bool = True) -> str:
