@@ -250,7 +250,9 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     if np.median(np.abs(line - centre)[clean]) > 1.0:
         return False  # a long wavy scribble, not a rule
     half = float(np.median(counts[inked])) / 2 + 1.0
-    band = np.abs(rows - line[None, :]) <= half
+    # Where writing touches the rule, the band is narrowed to the rule itself: a stroke lying on a
+    # rule as thick as itself (small writing) keeps its edge.
+    band = np.abs(rows - line[None, :]) <= np.where(clean, half, half - 1)[None, :]
     above, below = np.floor(line - half - 1).astype(int), np.ceil(line + half + 1).astype(int)
     inside = (above >= 0) & (below < piece.shape[0])  # at the frame's edge nothing can cross
     crossed = inside & (before[np.clip(above, 0, None), columns] > 0) & (before[np.clip(below, None, piece.shape[0] - 1), columns] > 0)
