@@ -79,7 +79,8 @@ def _key(r) -> tuple:
 
 
 def _device_names(reports: list[BenchReport]) -> list[str]:
-    names = [r.machine["device"] for r in reports]
+    # a board benched over SSH goes by the name the user gave it (`bench --on HOST`)
+    names = [r.machine.get("ssh_host") or r.machine["device"] for r in reports]
     return [f"{n} #{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 

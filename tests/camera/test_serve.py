@@ -34,7 +34,7 @@ def _get(server, path):
 def test_serves_the_page_and_the_newest_frame(server):
     assert server.address[0] == "127.0.0.1"
     page = _get(server, "/").read().decode()
-    assert '<img src="/stream.mjpg"' in page
+    assert 'src="/stream.mjpg"' in page and 'id="text"' in page and "/latest.json" in page
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:, 32:] = (0, 0, 255)
     server.publish(frame)
