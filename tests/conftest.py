@@ -276,3 +276,46 @@ def ssh_server(tmp_path_factory):
     server = SshServer(tmp_path_factory.mktemp("sshd"))
     yield server
     server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# The browser view: a steady video to read, and headless Chromium to look at the page
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def still_video(mnist, tmp_path_factory) -> Path:
+    """An MJPEG video of one page of handwritten numbers, held still for 40 frames: whatever the
+    reader reads, it reads the same on every frame, so the page and /latest.json can be compared."""
+    from edge_mnist._deps import require
+    from edge_mnist.camera.synth import HEIGHT, VIDEO_FOURCC, WIDTH, write_page
+
+    cv2 = require("cv2")
+    picks = lambda label, n: [int(i) for i in (mnist.y_test == label).nonzero()[0][:n]]  # noqa: E731
+    scene = write_page(mnist, [[picks(4, 1) + picks(0, 1) + picks(7, 1)], [picks(2, 1) + picks(3, 1), picks(8, 1)]], height=70, pen=7)
+    path = tmp_path_factory.mktemp("still_video") / "page.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*VIDEO_FOURCC), 10.0, (WIDTH, HEIGHT))
+    for _ in range(40):
+        writer.write(scene.image)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium: `chromium(url, folder)` -> (the DOM after the page's scripts ran, a screenshot path)."""
+    import subprocess
+
+    binary = require_tool("chromium", "chromium-browser")
+
+    def look(url: str, folder: Path, budget_ms: int = 4000) -> tuple[str, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        flags = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio", f"--user-data-dir={folder / 'profile'}",
+                 f"--virtual-time-budget={budget_ms}", "--window-size=1000,700"]
+        dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=90)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        shot = folder / "screenshot.png"
+        done = subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=90)
+        assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+        return dom.stdout, shot
+
+    return look
