@@ -34,21 +34,31 @@ def deploy(hosts, artifacts, models, offline, ssh_config, remote_dir, connect_ti
     importable in it. A second run copies and installs only what changed.
     """
     from edge_mnist.errors import RemoteError
-    from edge_mnist.remote import Target, build_wheel, deploy as deploy_one, model_files
+    from edge_mnist.remote import Target, build_wheel, deploy as deploy_one, model_files, probe
 
     files = model_files(artifacts, [m.strip() for m in models.split(",") if m.strip()] if models else None)
-    targets = [Target(host, ssh_config, connect_timeout) for host in hosts]
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    targets, failures = [], []
+    for host in hosts:  # a board that cannot be reached is reported before anything is built
+        target = Target(host, ssh_config, connect_timeout)
+        try:
+            probe(target, remote_dir)
+            targets.append(target)
+        except RemoteError as exc:
+            failures.append(str(exc))
+            if len(hosts) > 1:
+                click.echo(f"FAILED {exc}", err=True)
     with tempfile.TemporaryDirectory(prefix="edge-mnist-wheel-") as tmp:
-        echo("building the edge-mnist wheel")
-        wheel = build_wheel(Path(tmp))
-        failures = []
+        if targets:
+            echo("building the edge-mnist wheel")
+            wheel = build_wheel(Path(tmp))
         for target in targets:
             try:
                 result = deploy_one(target, wheel, files, remote_dir, offline=offline, echo=echo)
             except RemoteError as exc:
                 failures.append(str(exc))
-                click.echo(f"FAILED {exc}", err=True)
+                if len(hosts) > 1:
+                    click.echo(f"FAILED {exc}", err=True)
                 continue
             if result.copied or result.installed:
                 copied = f"copied {len(result.copied)} files ({result.copied_bytes / 2**20:.1f} MB), {len(result.unchanged)} unchanged"
@@ -57,4 +67,4 @@ def deploy(hosts, artifacts, models, offline, ssh_config, remote_dir, connect_ti
             else:
                 click.echo(f"{target.host}: up to date, nothing copied ({len(result.unchanged)} files unchanged), nothing installed; ready in {result.root}")
     if failures:
-        raise RemoteError(failures[0] if len(failures) == 1 else f"{len(failures)} of {len(targets)} boards failed; first: {failures[0]}")
+        raise RemoteError(failures[0] if len(failures) == 1 else f"{len(failures)} of {len(hosts)} boards failed; first: {failures[0]}")

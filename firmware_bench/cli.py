@@ -125,7 +125,8 @@ def _bench_on(hosts, args, reports_dir: Path, chart: Path, ssh_config, remote_di
             data = remote_bench(Target(host, ssh_config), args, out, remote_dir, echo=lambda text: click.echo(text, err=True))
         except RemoteError as exc:
             failures.append(str(exc))
-            click.echo(f"FAILED {exc}", err=True)
+            if len(hosts) > 1:
+                click.echo(f"FAILED {exc}", err=True)
             continue
         reports.append(BenchReport.from_json(data))
     if desktop is not None and reports:
