@@ -294,7 +294,7 @@ def download_wheels(board: Board, wheel: Path, cache: Path, timeout: float = 180
     tags = board.platform_tags()
     folder = cache / f"cp{major}{minor}-{tags[0]}"
     folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--implementation", "cp",
+    command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--only-binary=:all:", "--implementation", "cp",
                "--python-version", f"{major}.{minor}", "--abi", f"cp{major}{minor}", "--abi", "abi3", "--abi", "none",
                "-d", str(folder)]
     for tag in tags:
@@ -307,8 +307,13 @@ def download_wheels(board: Board, wheel: Path, cache: Path, timeout: float = 180
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.startswith("ERROR")] or done.stderr.strip().splitlines() or ["no message"]
         raise RemoteError(f"{board.host}: no wheels for its platform ({tags[0]}, Python {major}.{minor}): {lines[0][:300]}")
-    # Only what pip resolved this time: a cache folder can hold older versions too.
-    return sorted(folder.glob("*.whl"))
+    # Only what pip resolved this time ("Saved X" or "File was already downloaded X"): the cache
+    # folder can hold older versions too, which the board does not need.
+    resolved = {Path(line.rsplit(" ", 1)[-1]).name for line in done.stdout.splitlines() if line.strip().startswith(("Saved ", "File was already downloaded "))}
+    wheels = sorted(p for p in folder.glob("*.whl") if p.name in resolved)
+    if not wheels:
+        raise RemoteError(f"{board.host}: pip download named no wheel for {tags[0]} (pip's output changed?): {done.stdout.strip().splitlines()[-1:]}")
+    return wheels
 
 
 def model_files(artifacts: Path, models: list[str] | None = None) -> dict[str, Path]:

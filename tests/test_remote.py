@@ -254,3 +254,18 @@ def test_bench_and_camera_faults_are_one_line(ssh_server, host, says, tmp_path):
 def test_a_board_with_nothing_deployed_says_what_to_run(ssh_server, tmp_path):
     done = edge_mnist("bench", "--on", "board", "--ssh-config", ssh_server.config, "--dir", tmp_path / "empty", cwd=tmp_path)
     one_line_error(done, "board: nothing deployed", "edge-mnist deploy board")
+
+
+@pytest.mark.slow
+def test_offline_deploy_installs_from_wheels_downloaded_here(ssh_server, desk, tmp_path):
+    """--offline: the board's pip never reaches an index; the wheels for its platform come from this machine."""
+    board_dir = tmp_path / "offline-board"
+    first = edge_mnist("deploy", "board", "--offline", *remote(ssh_server, board_dir), cwd=desk)
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    assert "board: downloading the device's wheels for manylinux_" in first.stderr and "installed edge-mnist[pi] offline" in first.stdout
+    wheels = sorted(p.name for p in (board_dir / "wheels").iterdir())
+    assert any(w.startswith("onnxruntime-") for w in wheels) and any(w.startswith("ai_edge_litert-") for w in wheels)
+    assert not any(w.lower().startswith(("tensorflow", "keras")) for w in wheels), wheels
+    assert json.loads((board_dir / "deployed.json").read_text())["offline"] is True
+    again = edge_mnist("deploy", "board", "--offline", *remote(ssh_server, board_dir), cwd=desk)
+    assert again.returncode == 0 and f"up to date, nothing copied ({len(wheels) + 2} files unchanged), nothing installed" in again.stdout, again.stdout
