@@ -269,3 +269,17 @@ def test_offline_deploy_installs_from_wheels_downloaded_here(ssh_server, desk, t
     assert json.loads((board_dir / "deployed.json").read_text())["offline"] is True
     again = edge_mnist("deploy", "board", "--offline", *remote(ssh_server, board_dir), cwd=desk)
     assert again.returncode == 0 and f"up to date, nothing copied ({len(wheels) + 2} files unchanged), nothing installed" in again.stdout, again.stdout
+
+
+@pytest.mark.slow
+def test_deploy_refuses_a_board_where_tensorflow_is_importable(ssh_server, desk, deployed):
+    board_dir, _ = deployed
+    site = next((board_dir / "venv" / "lib").glob("python3*/site-packages"))
+    fake = site / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    try:
+        done = edge_mnist("deploy", "board", *remote(ssh_server, board_dir), cwd=desk)
+    finally:
+        shutil.rmtree(fake)
+    one_line_error(done, "board: TensorFlow is importable in", "the device side must run without it")
