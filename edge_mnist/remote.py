@@ -57,6 +57,7 @@ def ssh_failure(host: str, stderr: str) -> str:
         ("connection refused", "connection refused (no SSH server listening there: check the host and port, and that sshd runs on the board)"),
         ("permission denied", "authentication refused (the board did not accept your key: ssh-copy-id it, or set IdentityFile in ~/.ssh/config)"),
         ("host key verification failed", "host key verification failed (unknown or changed host key: connect once with plain ssh to check and accept it)"),
+        ("address already in use", "the local port for the forwarded view is taken (choose another with --port)"),
         ("timed out", "connection timed out (board off, asleep, or on another network?)"),
         ("no route to host", "no route to host (board off, or on another network?)"),
         ("network is unreachable", "network is unreachable"),
@@ -127,7 +128,12 @@ class Target:
             raise RemoteError(f"{self.host}: copying {len(files)} files took longer than {timeout:.0f} s") from None
         if done.returncode != 0:
             stderr = done.stderr.decode(errors="replace")
-            raise RemoteError(ssh_failure(self.host, stderr) if done.returncode == 255 or "lost connection" not in stderr.lower() else f"{self.host}: connection dropped while copying")
+            if "lost connection" in stderr.lower():
+                raise RemoteError(f"{self.host}: connection dropped while copying")
+            if done.returncode == 255:
+                raise RemoteError(ssh_failure(self.host, stderr))
+            lines = [line for line in stderr.strip().splitlines() if line.strip()] or ["no message"]
+            raise RemoteError(f"{self.host}: copying to {remote_dir} failed: {lines[-1][:300]}")
 
 
 def _command_failure(host: str, code: int, stderr: str) -> str:
@@ -352,6 +358,15 @@ for rel, expected in want.items():
 print(json.dumps({"bad": bad}))
 '''
 
+REMOVE = r'''
+import json, os, sys
+root = os.path.realpath(sys.argv[1])
+for rel in json.loads(sys.stdin.readline()):
+    path = os.path.realpath(os.path.join(root, rel))
+    if path.startswith(root + os.sep) and rel.split("/")[0] in ("dist", "wheels", "artifacts"):
+        os.remove(path)
+'''
+
 # Installed into the board's venv: no TensorFlow may be importable there, the device side's promise.
 TF_CHECK = "import importlib.util, sys; sys.exit(3 if importlib.util.find_spec('tensorflow') else 0)"
 
@@ -366,6 +381,7 @@ class DeployResult:
     unchanged: list[str]
     installed: bool
     offline: bool
+    removed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -404,6 +420,12 @@ def deploy(target: Target, wheel: Path, artifacts: dict[str, Path], remote_dir: 
     bad = json.loads(result.stdout.decode().strip().splitlines()[-1])["bad"]
     if bad:
         raise RemoteError(f"{target.host}: sha256 mismatch on the board for {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} (disk full? run deploy again)")
+    # The board holds what this deploy sent: a model removed here (or an old wheel) goes there too,
+    # so `bench --on` never measures a stale file.
+    stale = sorted(rel for rel in board.files if rel not in wanted)
+    if stale:
+        echo(f"{target.host}: removing {len(stale)} files this deploy does not send: {', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''}")
+        target.run(" ".join(map(shlex.quote, ["python3", "-c", REMOVE, board.root])), input=(json.dumps(stale) + "\n").encode())
     state = {"wheel": f"dist/{wheel.name}", "wheel_sha256": digests[f"dist/{wheel.name}"], "extras": "pi", "offline": offline,
              "wheels": sorted(rel for rel in wanted if rel.startswith("wheels/"))}
     installed = False
@@ -413,7 +435,7 @@ def deploy(target: Target, wheel: Path, artifacts: dict[str, Path], remote_dir: 
         installed = True
         target.run("cat > " + shlex.quote(f"{board.root}/deployed.json"), input=json.dumps(state).encode())
     _check_no_tensorflow(target, board)
-    return DeployResult(target.host, board.describe(), board.root, changed, size, unchanged, installed, offline)
+    return DeployResult(target.host, board.describe(), board.root, changed, size, unchanged, installed, offline, stale)
 
 
 def _install(target: Target, board: Board, wheel_name: str, offline: bool, timeout: float) -> None:
@@ -482,9 +504,11 @@ def remote_bench(target: Target, bench_args: list[str], out: Path, remote_dir: s
 
     board = _deployed(target, remote_dir)
     report = ".bench-on-board.json"
+    bench = ["venv/bin/edge-mnist", "bench", *bench_args, "--json", report]
+    # Under the watcher (see WATCH): if this end goes away (Ctrl-C, a dropped link), the board's bench stops too.
     command = (f"cd {shlex.quote(board.root)} && rm -f {report} && "
-               f"venv/bin/edge-mnist bench {' '.join(map(shlex.quote, bench_args))} --json {report} >&2 && cat {report}")
-    process = subprocess.Popen(target.ssh_args(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               f"python3 -c {shlex.quote(WATCH)} {' '.join(map(shlex.quote, bench))} >&2 && cat {report}")
+    process = subprocess.Popen(target.ssh_args(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     tail: list[str] = []
     pump = _stream(process, lambda line: echo(f"{target.host}: {line}") if line.startswith("bench ") else None, tail)
     chunks: list[bytes] = []
@@ -497,9 +521,12 @@ def remote_bench(target: Target, bench_args: list[str], out: Path, remote_dir: s
         process.wait(10)
         raise RemoteError(f"{target.host}: the bench took longer than {timeout:.0f} s; stopped") from None
     except KeyboardInterrupt:
-        process.kill()  # the board's bench gets SIGPIPE on its next line; nothing is written here
+        process.kill()  # the board's watcher sees its stdin close and stops the bench; nothing is written here
         process.wait(10)
         raise
+    finally:
+        if process.stdin:
+            process.stdin.close()
     reader.join(30)
     pump.join(30)
     stderr = "\n".join(tail)
@@ -523,7 +550,7 @@ def remote_bench(target: Target, bench_args: list[str], out: Path, remote_dir: s
 # Runs on the board: the camera as a child; when our stdin closes (the desktop's ssh went away:
 # Ctrl-C there, or the connection dropped), the camera gets SIGINT, so no reader is left behind.
 WATCH = r'''
-import signal, subprocess, sys, threading
+import os, signal, subprocess, sys, threading
 child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL)
 sys.stderr.write("board pid %d\n" % child.pid)
 sys.stderr.flush()
@@ -539,7 +566,10 @@ def watch():
         except subprocess.TimeoutExpired:
             child.kill()
 threading.Thread(target=watch, daemon=True).start()
-sys.exit(child.wait())
+code = child.wait()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code if code >= 0 else 128 - code)  # not sys.exit: the watching thread is blocked reading stdin
 '''
 
 

@@ -60,11 +60,12 @@ def deploy(hosts, artifacts, models, offline, ssh_config, remote_dir, connect_ti
                 if len(hosts) > 1:
                     click.echo(f"FAILED {exc}", err=True)
                 continue
-            if result.copied or result.installed:
+            if result.copied or result.installed or result.removed:
                 copied = f"copied {len(result.copied)} files ({result.copied_bytes / 2**20:.1f} MB), {len(result.unchanged)} unchanged"
                 installed = "; installed edge-mnist[pi]" + (" offline" if offline else "") if result.installed else "; already installed"
-                click.echo(f"{target.host}: {copied}{installed}; no TensorFlow there; ready in {result.root}")
-            else:
+                removed = f", {len(result.removed)} stale removed" if result.removed else ""
+                click.echo(f"{target.host}: {copied}{removed}{installed}; no TensorFlow there; ready in {result.root}")
+            else:  # removing a stale file alone changes nothing that runs
                 click.echo(f"{target.host}: up to date, nothing copied ({len(result.unchanged)} files unchanged), nothing installed; ready in {result.root}")
     if failures:
         raise RemoteError(failures[0] if len(failures) == 1 else f"{len(failures)} of {len(hosts)} boards failed; first: {failures[0]}")

@@ -123,6 +123,9 @@ def _bench_on(hosts, args, reports_dir: Path, chart: Path, ssh_config, remote_di
         click.echo(f"{host}: bench on the board, report -> {out}", err=True)
         try:
             data = remote_bench(Target(host, ssh_config), args, out, remote_dir, echo=lambda text: click.echo(text, err=True))
+        except KeyboardInterrupt:
+            click.echo(f"stopped by Ctrl-C: the bench on {host} is stopped, no report written for it", err=True)
+            click.get_current_context().exit(130)
         except RemoteError as exc:
             failures.append(str(exc))
             if len(hosts) > 1:

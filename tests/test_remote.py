@@ -140,6 +140,10 @@ def test_deploy_installs_the_device_side_and_a_second_run_copies_nothing(ssh_ser
     finally:
         extra.unlink()
     assert third.returncode == 0 and "board: copied 1 files" in third.stdout and "2 unchanged; already installed" in third.stdout, third.stdout
+    # ...and once gone here, it goes from the board too: bench --on never measures a stale model.
+    fourth = edge_mnist("deploy", "board", *remote(ssh_server, board_dir), cwd=desk)
+    assert fourth.returncode == 0 and "board: copied 0 files (0.0 MB), 2 unchanged, 1 stale removed; already installed" in fourth.stdout, fourth.stdout
+    assert not (board_dir / "artifacts" / "cnn" / "cnn.copy.tflite").exists()
 
 
 @pytest.mark.slow
@@ -162,12 +166,10 @@ def test_bench_on_a_board_prints_it_beside_the_desktop(ssh_server, desk, deploye
     assert sorted(p.name for p in reports.iterdir()) == ["board.json", "desktop.json"]
 
 
-@pytest.mark.slow
-def test_killing_the_server_during_a_bench_leaves_no_report(ssh_server, desk, deployed, tmp_path):
-    board_dir, _ = deployed
-    reports = tmp_path / "reports"
+def _interrupted_bench(ssh_server, desk, board_dir, reports: Path, interrupt) -> subprocess.CompletedProcess:
+    """A long `bench --on board`, interrupted by `interrupt(process)` once the board's bench is measuring."""
     command = [sys.executable, "-m", "edge_mnist", "bench", "--on", "board", *remote(ssh_server, board_dir), "--runs", "5000", "--threads", "1",
-               "--reports", str(reports), "--chart", str(tmp_path / "chart.png")]
+               "--reports", str(reports), "--chart", str(reports.parent / "chart.png")]
     process = subprocess.Popen(command, cwd=desk, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = ""
@@ -176,16 +178,32 @@ def test_killing_the_server_during_a_bench_leaves_no_report(ssh_server, desk, de
             seen += process.stderr.readline()
         assert "board: bench artifacts" in seen, seen
         time.sleep(1)  # well inside the measurement
-        ssh_server.kill_connections()
+        interrupt(process)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(10)
-    done = subprocess.CompletedProcess(command, process.returncode, stdout, seen + stderr)
-    one_line_error(done, "board: connection dropped")
-    assert not reports.exists() or not any(reports.iterdir()), list(reports.iterdir())
+    deadline = time.monotonic() + 20
+    while ssh_server.descendants() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not ssh_server.descendants(), "the board's bench did not stop"
+    assert not reports.exists() or not any(reports.iterdir()), list(reports.iterdir())
+    return subprocess.CompletedProcess(command, process.returncode, stdout, seen + stderr)
+
+
+@pytest.mark.slow
+def test_killing_the_server_during_a_bench_leaves_no_report(ssh_server, desk, deployed, tmp_path):
+    board_dir, _ = deployed
+    done = _interrupted_bench(ssh_server, desk, board_dir, tmp_path / "reports", lambda _: ssh_server.kill_connections())
+    one_line_error(done, "board: connection dropped")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_bench_stops_it_on_the_board(ssh_server, desk, deployed, tmp_path):
+    board_dir, _ = deployed
+    done = _interrupted_bench(ssh_server, desk, board_dir, tmp_path / "reports", lambda process: process.send_signal(signal.SIGINT))
+    assert done.returncode == 130 and "stopped by Ctrl-C: the bench on board is stopped, no report written for it" in done.stderr, done.stderr[-2000:]
 
 
 @pytest.mark.slow
