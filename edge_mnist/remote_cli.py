@@ -9,7 +9,7 @@ import click
 from edge_mnist.remote import DEFAULT_DIR
 
 ssh_config_option = click.option(
-    "--ssh-config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--ssh-config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
     help="An ssh_config file, passed to ssh and scp as -F [default: ssh's own, ~/.ssh/config].",
 )
 dir_option = click.option("--dir", "remote_dir", default=DEFAULT_DIR, show_default=True, help="The deploy folder on the board.")

@@ -45,7 +45,7 @@ def _threads(text: str | None) -> list[int] | None:
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("bench-reports"), show_default=True,
               help="With --on: where each board's report (HOST.json) and this machine's (desktop.json) are saved.")
 @click.option("--no-desktop", is_flag=True, help="With --on: compare the boards only, without running here.")
-@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
+@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
 @click.option("--dir", "remote_dir", default="~/edge-mnist", show_default=True, help="With --on: the deploy folder on the board.")
 def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_process, outputs_dir, compare, chart, data, hosts, reports_dir, no_desktop,
           ssh_config, remote_dir):

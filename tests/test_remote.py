@@ -301,3 +301,17 @@ def test_deploy_refuses_a_board_where_tensorflow_is_importable(ssh_server, desk,
     finally:
         shutil.rmtree(fake)
     one_line_error(done, "board: TensorFlow is importable in", "the device side must run without it")
+
+
+@pytest.mark.parametrize("python, has_venv, says", [
+    ((3, 9, 2), True, "pi: Python 3.9.2 is too old, edge-mnist needs 3.11 or newer"),
+    ((3, 11, 2), False, "pi: the board's python3 cannot create virtual environments: sudo apt install python3-venv"),
+])
+def test_deploy_refuses_a_board_it_cannot_serve(monkeypatch, tmp_path, python, has_venv, says):
+    from edge_mnist import remote
+
+    board = Board("pi", "/home/pi/edge-mnist", python, "aarch64", "Raspbian GNU/Linux 11", "glibc 2.31", "Raspberry Pi 4 Model B", has_venv=has_venv)
+    monkeypatch.setattr(remote, "probe", lambda *args, **kwargs: board)
+    with pytest.raises(RemoteError) as caught:
+        remote.deploy(Target("pi"), tmp_path / "edge_mnist-0.1.0-py3-none-any.whl", {})
+    assert str(caught.value) == says

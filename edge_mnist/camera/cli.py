@@ -54,7 +54,7 @@ threads_option = click.option("--threads", type=click.IntRange(1), default=1, sh
               help="Run the reader on this board (see `edge-mnist deploy`), its view on the board's 127.0.0.1 forwarded here over SSH; "
               "--model and --source are then the board's (paths relative to its deploy folder).")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="With --on: the local port of the forwarded view [default: a free one].")
-@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
+@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
 @click.option("--dir", "remote_dir", default="~/edge-mnist", show_default=True, help="With --on: the deploy folder on the board.")
 @click.pass_context
 def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, max_frames, loop, threshold, threads, on, port, ssh_config, remote_dir):
