@@ -258,15 +258,31 @@ def source_tree() -> Path:
     return root
 
 
+# What the wheel is built from (pyproject.toml's packages and readme), copied clean: a stale
+# build/ folder in the checkout can never slip an old module into the board's install.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "edge_mnist", "export", "firmware_bench")
+
+
 def build_wheel(out_dir: Path, timeout: float = 600) -> Path:
     """This project's wheel, built locally with pip; the same source always gives the same bytes."""
+    import shutil
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    tree, src = source_tree(), out_dir / ".source"
+    shutil.rmtree(src, ignore_errors=True)
+    for name in WHEEL_SOURCES:
+        if (tree / name).is_dir():
+            shutil.copytree(tree / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            src.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(tree / name, src / name)
     env = {**os.environ, "SOURCE_DATE_EPOCH": WHEEL_EPOCH}
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out_dir), str(source_tree())]
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out_dir), str(src)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise RemoteError(f"building the edge-mnist wheel took longer than {timeout:.0f} s") from None
+    shutil.rmtree(src, ignore_errors=True)
     wheels = sorted(out_dir.glob("edge_mnist-*.whl"))
     if done.returncode != 0 or not wheels:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip() and not line.lstrip().startswith(("hint:", "note:", "╰", "×", "[end"))]
