@@ -6,6 +6,7 @@ camera --on serves the page through the tunnel (headless Chromium) and Ctrl-C le
 running on the board; and each fault is one line and exit code 2.
 """
 import json
+import platform
 import re
 import shutil
 import signal
@@ -120,7 +121,7 @@ def remote(ssh_server, board_dir) -> list[str]:
 def test_deploy_installs_the_device_side_and_a_second_run_copies_nothing(ssh_server, desk, deployed):
     board_dir, first = deployed
     assert re.search(r"board: copied 2 files \(\d+\.\d MB\), 0 unchanged; installed edge-mnist\[pi\]; no TensorFlow there", first.stdout), first.stdout
-    assert "Debian" in first.stderr and "Python 3." in first.stderr  # what was detected on the board
+    assert re.search(rf"board: .+, {platform.machine()}, Python 3\.\d+\.\d+, deploy folder ", first.stderr), first.stderr  # what was detected on the board
     venv_python = board_dir / "venv" / "bin" / "python"
     assert (board_dir / "artifacts" / "cnn" / "cnn.int8.tflite").read_bytes() == (desk / "artifacts" / "cnn" / "cnn.int8.tflite").read_bytes()
     check = subprocess.run([venv_python, "-c", "import importlib.util as u, edge_mnist, ai_edge_litert, cv2; print(u.find_spec('tensorflow'))"],
