@@ -18,12 +18,15 @@ PIPELINE_ARGS ?=
 pipeline: $(VENV)/.installed
 	$(BIN)/edge-mnist pipeline $(PIPELINE_ARGS)
 
-# Every test, the slow, acceptance and emulated-aarch64 ones included (what CI runs).
+# Every test, the slow, acceptance and emulated-aarch64 ones included (what CI runs). The system
+# tools the tests drive for real (sshd, ssh, chromium) are installed first when missing.
 test: $(VENV)/.installed
+	scripts/test_tools.sh
 	$(BIN)/python -m pytest
 
 # The quick loop while developing.
 test-fast: $(VENV)/.installed
+	scripts/test_tools.sh
 	$(BIN)/python -m pytest -m "not slow and not acceptance and not emulation"
 
 # Regenerate every table of README.md and docs/benchmarks.md from the JSON under docs/results/.

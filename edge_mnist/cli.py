@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "bench": "edge_mnist.firmware_bench.cli:bench",
     "camera": "edge_mnist.camera.cli:camera",
     "read": "edge_mnist.camera.cli:read",
+    "deploy": "edge_mnist.remote_cli:deploy",
 }
 
 

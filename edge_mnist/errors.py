@@ -33,6 +33,10 @@ class OutputError(EdgeMnistError):
     """A log, picture or live view cannot be written where it was asked for."""
 
 
+class RemoteError(EdgeMnistError):
+    """A board cannot be reached over SSH, refuses us, lacks Python, or a command on it failed."""
+
+
 def error_class(name: str | None) -> type[EdgeMnistError]:
     """The member of this family called `name` (as a child process reports it); the base class for any other name."""
     found = globals().get(name or "")

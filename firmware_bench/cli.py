@@ -39,13 +39,32 @@ def _threads(text: str | None) -> list[int] | None:
 @click.option("--compare", is_flag=True, help="MODELS are bench JSON reports: put the devices side by side and draw a chart.")
 @click.option("--chart", type=click.Path(path_type=Path), default=Path("bench-compare.png"), show_default=True, help="The --compare chart (PNG).")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="MNIST npz or IDX folder (default: $EDGE_MNIST_DATA, then the bundled copy).")
-def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_process, outputs_dir, compare, chart, data):
+@click.option("--on", "hosts", multiple=True, metavar="HOST",
+              help="Run on this board too (repeatable; see `edge-mnist deploy`): MODELS are then paths in its deploy folder [default: artifacts]. "
+              "Each report comes back to --reports, and the boards are compared with this machine's run.")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("bench-reports"), show_default=True,
+              help="With --on: where each board's report (HOST.json) and this machine's (desktop.json) are saved.")
+@click.option("--no-desktop", is_flag=True, help="With --on: compare the boards only, without running here.")
+@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
+@click.option("--dir", "remote_dir", default="~/edge-mnist", show_default=True, help="With --on: the deploy folder on the board.")
+def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_process, outputs_dir, compare, chart, data, hosts, reports_dir, no_desktop,
+          ssh_config, remote_dir):
     """Latency, throughput, accuracy and memory of exported models (files or folders, default: artifacts/).
 
     Needs only numpy and a TFLite runtime (onnxruntime for .onnx); never TensorFlow unless forced
     with --runtime tensorflow.
     """
     from edge_mnist.firmware_bench import report as fmt
+
+    if hosts:
+        if compare or outputs_dir or data:
+            raise click.UsageError("--on runs the boards' deployed models on their bundled test set: no --compare, --outputs or --data with it")
+        args = [str(m) for m in models] + ["--runs", str(runs), "--batch", str(batch)]
+        args += (["--runtime", runtime] if runtime else []) + (["--threads", threads] if threads else []) + (["--scaling", scaling] if scaling else [])
+        args += (["--limit", str(limit)] if limit else []) + (["--in-process"] if in_process else [])
+        _bench_on(hosts, args, reports_dir, chart, ssh_config, remote_dir, desktop=None if no_desktop else dict(
+            models=models, runtime=runtime, threads=threads, scaling=scaling, runs=runs, batch=batch, limit=limit, in_process=in_process))
+        return
 
     if compare:
         from edge_mnist.firmware_bench.bench import load_report
@@ -58,7 +77,16 @@ def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_p
         click.echo(f"chart: {chart}")
         return
 
-    from edge_mnist.firmware_bench.bench import default_threads, run_bench, write_report
+    from edge_mnist.firmware_bench.bench import write_report
+
+    report = _run_here(models, runtime, threads, scaling, runs, batch, limit, in_process, outputs_dir=outputs_dir, data=data)
+    click.echo(fmt.format_report(report))
+    write_report(json_path, report)
+    click.echo(f"report: {json_path}")
+
+
+def _run_here(models, runtime, threads, scaling, runs, batch, limit, in_process, outputs_dir=None, data=None):
+    from edge_mnist.firmware_bench.bench import default_threads, run_bench
     from edge_mnist.firmware_bench.measure import Settings
 
     settings = Settings(
@@ -78,6 +106,43 @@ def bench(models, runtime, threads, scaling, runs, batch, limit, json_path, in_p
         outputs_dir=outputs_dir,
         progress=lambda text: click.echo(f"bench {text}", err=True),
     )
-    click.echo(fmt.format_report(report))
-    write_report(json_path, report)
-    click.echo(f"report: {json_path}")
+    return report
+
+
+def _bench_on(hosts, args, reports_dir: Path, chart: Path, ssh_config, remote_dir: str, desktop: dict | None) -> None:
+    """Each board's bench over SSH, then this machine's, then the comparison table and chart."""
+    from edge_mnist.errors import RemoteError
+    from edge_mnist.firmware_bench import report as fmt
+    from edge_mnist.firmware_bench.bench import write_report
+    from edge_mnist.firmware_bench.results import BenchReport
+    from edge_mnist.remote import Target, remote_bench
+
+    reports, failures = [], []
+    for host in hosts:
+        out = reports_dir / f"{host.replace('/', '_')}.json"
+        click.echo(f"{host}: bench on the board, report -> {out}", err=True)
+        try:
+            data = remote_bench(Target(host, ssh_config), args, out, remote_dir, echo=lambda text: click.echo(text, err=True))
+        except KeyboardInterrupt:
+            click.echo(f"stopped by Ctrl-C: the bench on {host} is stopped, no report written for it", err=True)
+            click.get_current_context().exit(130)
+        except RemoteError as exc:
+            failures.append(str(exc))
+            if len(hosts) > 1:
+                click.echo(f"FAILED {exc}", err=True)
+            continue
+        reports.append(BenchReport.from_json(data))
+    if desktop is not None and reports:
+        click.echo("desktop: bench here, for comparison", err=True)
+        local = _run_here(**desktop)
+        local = BenchReport({**local.machine, "device": f"desktop {local.machine['device']}"}, local.settings, local.results, measured_at=local.measured_at)
+        write_report(reports_dir / "desktop.json", local)
+        reports.insert(0, local)
+    if reports:
+        click.echo(fmt.format_compare(reports) if len(reports) > 1 else fmt.format_report(reports[0]))
+        if len(reports) > 1:
+            fmt.write_compare_chart(reports, chart)
+            click.echo(f"chart: {chart}")
+        click.echo(f"reports: {reports_dir}/")
+    if failures:
+        raise RemoteError(failures[0] if len(failures) == 1 else f"{len(failures)} of {len(hosts)} boards failed; first: {failures[0]}")

@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 PI_MODEL = Path("/proc/device-tree/model")
+THERMAL = Path("/sys/class/thermal")
+GOVERNOR = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+# A board this hot (degrees C) is about to throttle or already does: its timings are not its best.
+HOT_C = 80.0
+# Bits of `vcgencmd get_throttled` (Raspberry Pi firmware): now, and since boot.
+THROTTLE_BITS = {
+    0: "under-voltage now", 1: "frequency capped now", 2: "throttled now", 3: "soft temperature limit now",
+    16: "under-voltage since boot", 17: "frequency capped since boot", 18: "throttled since boot", 19: "soft temperature limit since boot",
+}
 # Set by scripts/aarch64_env.sh: an emulated CPU is labelled as such, so its timings are never
 # mistaken for a Raspberry Pi's (the fake /proc/cpuinfo there looks like a Pi 4's).
 EMULATED_ENV = "EDGE_MNIST_EMULATED"
@@ -46,6 +55,49 @@ def os_name() -> str:
     return f"{platform.system()} {platform.release()}"
 
 
+def temperature_c(root: Path = THERMAL) -> float | None:
+    """The hottest thermal zone in degrees C (the SoC on a Pi), or None where the kernel exposes none."""
+    temps = []
+    for zone in sorted(root.glob("thermal_zone*")):
+        try:
+            temps.append(int(_read(zone / "temp")) / 1000)
+        except ValueError:
+            continue
+    return max(temps) if temps else None
+
+
+def throttled() -> dict | None:
+    """`vcgencmd get_throttled` decoded: {"raw": "0x50000", "flags": [...]}; None off a Raspberry Pi."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("vcgencmd")
+    if tool is None:
+        return None
+    try:
+        done = subprocess.run([tool, "get_throttled"], capture_output=True, text=True, timeout=5)
+        raw = done.stdout.strip().partition("=")[2]
+        value = int(raw, 16)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return {"raw": raw, "flags": [text for bit, text in THROTTLE_BITS.items() if value >> bit & 1]}
+
+
+def warnings(machine: dict) -> list[str]:
+    """What makes a machine's timings suspect: hot, throttled now, or under-voltage, in words."""
+    found = []
+    temp = machine.get("temperature_c")
+    if temp is not None and temp >= HOT_C:
+        found.append(f"hot: {temp:.0f} C")
+    flags = (machine.get("throttled") or {}).get("flags") or []
+    now = [f for f in flags if f.endswith("now")]
+    if now:
+        found.append("throttled: " + ", ".join(now))
+    elif flags:
+        found.append("was throttled since boot: " + ", ".join(flags))
+    return found
+
+
 def machine_info(runtimes: dict[str, str] | None = None) -> dict:
     """The machine as a JSON-ready dict; `runtimes` maps runtime name -> version."""
     import numpy
@@ -65,6 +117,9 @@ def machine_info(runtimes: dict[str, str] | None = None) -> dict:
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
         "runtimes": dict(runtimes or {}),
+        "governor": _read(GOVERNOR) or None,
+        "temperature_c": temperature_c(),
+        "throttled": throttled(),
     }
 
 

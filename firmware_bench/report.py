@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_mnist.files import atomic_write
+from edge_mnist.firmware_bench.machine import warnings
 from edge_mnist.firmware_bench.results import BenchReport
 from edge_mnist.table import Column, render
 
@@ -37,7 +38,16 @@ def machine_line(machine: dict) -> str:
     """The machine in one line: device, CPU, cores, RAM, OS, Python and runtimes."""
     runtimes = ", ".join(f"{k} {v}" for k, v in machine["runtimes"].items())
     ram = f"{machine['ram_bytes'] / 2**30:.1f} GB RAM" if machine.get("ram_bytes") else "RAM unknown"
-    return f"{machine['device']}: {machine['cpu']} ({machine['arch']}, {machine['cores']} cores, {ram}), {machine['os']}, Python {machine['python']}, {runtimes}"
+    extra = "".join(
+        f", {text}"
+        for text in (
+            f"governor {machine['governor']}" if machine.get("governor") else "",
+            f"{machine['temperature_c']:.0f} C" if machine.get("temperature_c") is not None else "",
+        )
+        if text
+    )
+    line = f"{machine['device']}: {machine['cpu']} ({machine['arch']}, {machine['cores']} cores, {ram}), {machine['os']}, Python {machine['python']}, {runtimes}{extra}"
+    return line + "".join(f"  WARNING {w}" for w in warnings(machine))
 
 
 def format_report(report: BenchReport) -> str:
@@ -69,7 +79,8 @@ def _key(r) -> tuple:
 
 
 def _device_names(reports: list[BenchReport]) -> list[str]:
-    names = [r.machine["device"] for r in reports]
+    # a board benched over SSH goes by the name the user gave it (`bench --on HOST`)
+    names = [r.machine.get("ssh_host") or r.machine["device"] for r in reports]
     return [f"{n} #{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
@@ -87,8 +98,9 @@ def format_compare(reports: list[BenchReport], markdown: bool = False) -> str:
             ("peak RSS", lambda r: _mb(r.memory_bytes.peak)),
         ):
             columns.append(Column(title, lambda k, results=results, cell=cell: cell(results[k]) if k in results else "-", right=True))
+    suspect = [f"WARNING {name}: {', '.join(warnings(report.machine))}; its timings may be low" for name, report in zip(names, reports) if warnings(report.machine)]
     devices = [f"{name}: {machine_line(report.machine)}" for name, report in zip(names, reports)]
-    return "\n".join([*devices, "", render(columns, keys, markdown)])
+    return "\n".join([*devices, "", render(columns, keys, markdown), *([""] + suspect if suspect else [])])
 
 
 def write_compare_chart(reports: list[BenchReport], path: Path) -> None:

@@ -50,19 +50,39 @@ threads_option = click.option("--threads", type=click.IntRange(1), default=1, sh
 @click.option("--loop", is_flag=True, help="Play a video, image or folder in a loop (long runs, soak tests).")
 @threshold_option
 @threads_option
+@click.option("--on", "on", default=None, metavar="HOST",
+              help="Run the reader on this board (see `edge-mnist deploy`), its view on the board's 127.0.0.1 forwarded here over SSH; "
+              "--model and --source are then the board's (paths relative to its deploy folder).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="With --on: the local port of the forwarded view [default: a free one].")
+@click.option("--ssh-config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="With --on: an ssh_config file, passed to ssh as -F.")
+@click.option("--dir", "remote_dir", default="~/edge-mnist", show_default=True, help="With --on: the deploy folder on the board.")
 @click.pass_context
-def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, max_frames, loop, threshold, threads):
-    """Read digits live from a camera (or a video, image or folder); JSON lines per frame."""
+def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, max_frames, loop, threshold, threads, on, port, ssh_config, remote_dir):
+    """Read digits live from a camera (or a video, image or folder); JSON lines per frame.
+
+    With --on HOST the reader runs on a Raspberry Pi and its browser view is forwarded to this
+    machine: open the printed URL; Ctrl-C stops the reader on the board and the tunnel.
+    """
+    if on:
+        args = ["--source", source, "--min-confidence", str(min_confidence), "--smooth", str(smooth), "--threshold", threshold, "--threads", str(threads)]
+        args += (["--model", str(model)] if model else []) + (["--max-frames", str(max_frames)] if max_frames else []) + (["--loop"] if loop else [])
+        _camera_on(ctx, on, args, port, ssh_config, remote_dir)
+        return
     from edge_mnist._deps import require
     from edge_mnist.camera.output import FpsMeter, JsonLines, Window, annotate, display_available, frame_record
     from edge_mnist.camera.recognize import Recognizer, load_classifier
     from edge_mnist.camera.serve import MjpegServer, parse_address
     from edge_mnist.camera.sources import open_source
+    from edge_mnist.firmware_bench.machine import temperature_c
 
     require("cv2").setNumThreads(threads)
     address = parse_address(serve) if serve else None
     config = PreprocessConfig(threshold=Threshold(threshold))
-    recognizer = Recognizer(load_classifier(_model(model), threads=threads), min_confidence=min_confidence, smooth=smooth, config=config)
+    model = _model(model)
+    predictor = load_classifier(model, threads=threads)
+    recognizer = Recognizer(predictor, min_confidence=min_confidence, smooth=smooth, config=config)
+    about = {"model": model.name, "runtime": f"{predictor.runtime.value} {predictor.runtime_version}"}
+    temperature = _Every(1.0, temperature_c)
     window = server = log = None
     count, finished, interrupted = 0, False, False
     try:
@@ -82,9 +102,11 @@ def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, m
                     log.write(frame_record(result))
                 if window is None and server is None:
                     continue
-                view = annotate(frame.image, result, fps.tick())
+                rate = fps.tick()
+                view = annotate(frame.image, result, rate)
                 if server is not None:
                     server.publish(view)
+                    server.publish_reading({**frame_record(result), "fps": round(rate, 2), **about, "temperature_c": temperature()})
                 if window is not None and not window.show(view):
                     break
         finished = True
@@ -101,6 +123,46 @@ def camera(ctx, model, source, min_confidence, smooth, jsonl, serve, headless, m
         click.echo(f"stopped by Ctrl-C after {count} frames; source closed", err=True)
         ctx.exit(130)
     click.echo(f"done: {count} frames", err=True)
+
+
+class _Every:
+    """`read()` at most once per `seconds`, the last value in between (a sysfs read per frame is waste)."""
+
+    def __init__(self, seconds: float, read):
+        self.seconds, self.read, self.at, self.value = seconds, read, float("-inf"), None
+
+    def __call__(self):
+        now = time.monotonic()
+        if now - self.at >= self.seconds:
+            self.at, self.value = now, self.read()
+        return self.value
+
+
+def _camera_on(ctx, host: str, args: list[str], port: int, ssh_config: Path | None, remote_dir: str) -> None:
+    """The reader on a board, watched here through an SSH tunnel until Ctrl-C or its end."""
+    from edge_mnist.errors import RemoteError
+    from edge_mnist.remote import Target, ssh_failure, start_camera
+
+    def relay(line: str) -> None:
+        # the board's own "live view" URL is on the board's loopback: only ours is useful here
+        if not line.split(": ", 1)[-1].startswith(("live view:", "board pid ")):
+            click.echo(line, err=True)
+
+    running = start_camera(Target(host, ssh_config), args, remote_dir, local_port=port, echo=relay)
+    click.echo(f"live view of {host}: {running.url}  (Ctrl-C stops the reader on {host} and the tunnel)", err=True)
+    try:
+        while running.alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        running.stop()
+        click.echo(f"stopped: the reader on {host} and the tunnel are closed", err=True)
+        ctx.exit(130)
+    code = running.stop()
+    if code == 255:
+        raise RemoteError(ssh_failure(host, "\n".join(running.log)))
+    if code != 0:
+        raise RemoteError(f"{host}: the camera stopped with exit code {code}: {running.log[-1] if running.log else 'no message'}")
+    click.echo(f"the reader on {host} finished", err=True)
 
 
 @click.command()

@@ -1,4 +1,10 @@
+import json
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -34,7 +40,7 @@ def _get(server, path):
 def test_serves_the_page_and_the_newest_frame(server):
     assert server.address[0] == "127.0.0.1"
     page = _get(server, "/").read().decode()
-    assert '<img src="/stream.mjpg"' in page
+    assert 'src="/stream.mjpg"' in page and 'id="text"' in page and "/latest.json" in page
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:, 32:] = (0, 0, 255)
     server.publish(frame)
@@ -62,3 +68,84 @@ def test_stream_sends_jpeg_parts_until_closed(server):
 def test_a_taken_port_is_a_clear_error(server):
     with pytest.raises(OutputError, match="cannot serve on 127.0.0.1"):
         MjpegServer("127.0.0.1", server.address[1])
+
+
+def test_latest_json_serves_the_newest_reading(server):
+    with pytest.raises(urllib.error.HTTPError, match="503"):
+        _get(server, "/latest.json")
+    server.publish_reading({"frame": 3, "text": "12 7", "fps": 9.5})
+    with _get(server, "/latest.json") as response:
+        assert response.headers["Content-Type"] == "application/json"
+        assert json.loads(response.read()) == {"frame": 3, "text": "12 7", "fps": 9.5}
+
+
+# --------------------------------------------------------------------------------------------
+# The page in a real browser
+# --------------------------------------------------------------------------------------------
+def start_reader(args: list[str], timeout: float = 120) -> tuple[subprocess.Popen, str, list[str]]:
+    """`edge-mnist ARGS` in a child; returns it once it printed a line with a URL, that URL, and its stderr lines."""
+    process = subprocess.Popen([sys.executable, "-m", "edge_mnist", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = next((line.split("http://", 1)[1].split()[0] for line in lines if "live view" in line and "http://" in line), None)
+        if url:
+            return process, "http://" + url, lines
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    process.wait(10)
+    pytest.fail(f"no live view URL within {timeout} s: {''.join(lines)[-2000:]}")
+
+
+def wait_for_reading(url: str, after_frame: int = 2, timeout: float = 60) -> dict:
+    """The newest reading once the reader is past its first frames (the frame rate needs two)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "latest.json", timeout=5) as response:
+                reading = json.loads(response.read())
+            if reading["frame"] >= after_frame:
+                return reading
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url}latest.json gave no reading past frame {after_frame} within {timeout} s")
+
+
+def shown_lines(dom: str) -> list[str]:
+    """The numbers the page's text panel shows, one string per written line, from the dumped DOM."""
+    panel = re.search(r'<div id="text"[^>]*>(.*?)</div>\s*<table', dom, re.S)
+    assert panel, dom[:3000]
+    return [" ".join(re.findall(r'<span class="num">([^<]*)</span>', line)) for line in re.findall(r'<div class="line">(.*?)</div>', panel.group(1), re.S)]
+
+
+def check_page(url: str, chromium, folder) -> dict:
+    """Load the page in headless Chromium: the text panel shows what /latest.json says, and the stream's frame is drawn."""
+    reading = wait_for_reading(url)
+    dom, shot = chromium(url, folder)
+    after = wait_for_reading(url)
+    assert reading["text"] == after["text"] and after["frame"] > reading["frame"], "the still video must read the same on every frame"
+    assert reading["text"], reading  # something is read, or the comparison below is vacuous
+    assert shown_lines(dom) == reading["text"].split("\n"), (shown_lines(dom), reading["text"])
+    assert re.search(r'id="fps">\d+\.\d<', dom) and re.search(r'id="runtime">\S+ \S+<', dom) and 'id="status">live<' in dom
+    assert re.search(r"<td>infer \(ms\)</td>", dom) or re.search(r"\(ms\)</td>", dom), "per-stage timings shown"
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[1] == 1000
+    # The stream's frame (a white page of paper) is drawn in the left part of the window: the MJPEG reached the browser.
+    assert (image[60:500, 20:600] > 200).all(axis=2).mean() > 0.3, "no frame drawn in the screenshot"
+    return after
+
+
+def test_the_page_shows_what_is_read_in_headless_chromium(tiny_exports, still_video, chromium, tmp_path):
+    process, url, lines = start_reader(["camera", "--model", str(tiny_exports["tflite-int8"]), "--source", str(still_video), "--loop",
+                                        "--serve", "127.0.0.1:0", "--jsonl", "", "--headless"])
+    try:
+        reading = check_page(url, chromium, tmp_path / "chromium")
+        assert reading["model"] == "cnn.int8.tflite" and reading["fps"] > 0 and set(reading["timings_ms"]) >= {"infer", "total"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 130, "".join(lines)[-2000:]

@@ -45,3 +45,15 @@ def test_compare_marks_rows_a_device_lacks(bench_report, tmp_path):
     chart = tmp_path / "c.png"
     write_compare_chart([bench_report, one_model], chart)
     assert chart.stat().st_size > 1000
+
+
+def test_a_hot_throttled_board_is_flagged_in_the_table_and_the_comparison(bench_report):
+    board = {**bench_report.machine, "ssh_host": "pi4", "temperature_c": 84.0, "governor": "ondemand",
+             "throttled": {"raw": "0x20002", "flags": ["frequency capped now", "frequency capped since boot"]}}
+    hot = replace(bench_report, machine=board)
+    line = format_report(hot).splitlines()[0]
+    assert "governor ondemand" in line and "84 C" in line and "WARNING hot: 84 C" in line and "WARNING throttled: frequency capped now" in line
+    text = format_compare([bench_report, hot])
+    assert "pi4 acc" in text  # a board benched over SSH goes by its host name
+    assert "WARNING pi4: hot: 84 C, throttled: frequency capped now; its timings may be low" in text
+    assert "WARNING" not in format_compare([bench_report, bench_report])
