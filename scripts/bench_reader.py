@@ -277,8 +277,13 @@ def main():
 
 
 # -- the tables of docs/benchmarks.md (scripts/render_docs.py calls these with the JSON loaded) -------
+def _model_name(record: dict) -> str:
+    trained = record.get("training") or {}
+    return Path(record["model"]).name + (f" (seed {trained['seed']})" if "seed" in trained else "")
+
+
 def _stamp(record: dict) -> str:
-    return f"{stamp_line(record)} to {record['load_after'][0]:.2f}; one core used; model `{Path(record['model']).name}`"
+    return f"{stamp_line(record)} to {record['load_after'][0]:.2f}; one core used; model `{_model_name(record)}`"
 
 
 def reading_table(*records, markdown: bool = True) -> str:
@@ -291,7 +296,7 @@ def reading_table(*records, markdown: bool = True) -> str:
         trained = r.get("training") or {}
         rows.append(
             {
-                "model": Path(r["model"]).name,
+                "model": _model_name(r),
                 "mnist": r.get("model_accuracy"),
                 "gen": f"{g['digits']} digits, seed {g['seed']}" if g else "-",
                 "recall": g and g["recall"], "accuracy": g and g["accuracy"], "extra": g and g["extra"],
@@ -332,7 +337,7 @@ def perturbed_table(*records, markdown: bool = True) -> str:
             rows.setdefault(v["variant"], {"variant": v["variant"]})[n] = v
     columns = [Column.of("variant", title="photos")]
     for n, r in enumerate(records):
-        name = Path(r["model"]).name + (f" (seed {r['training']['seed']})" if r.get("training") else "")
+        name = _model_name(r)
         columns += [
             Column(f"{name}: digits in order", lambda row, n=n: f"{row[n]['read_in_order']:.1%}", True),
             Column("extra", lambda row, n=n: str(row[n]["extra"]), True),
@@ -345,7 +350,7 @@ def timing_table(*records, markdown: bool = True) -> str:
     """Milliseconds per 640x480 frame with ten digits, one core, one row per run."""
     from edge_mnist.table import Column, render
 
-    rows = [{**r["timing"], **{f"stage_{k}": v for k, v in r["timing"]["stages_median_ms"].items()}, "model": Path(r["model"]).name, "date": r["date"][:16].replace("T", " ")} for r in records]
+    rows = [{**r["timing"], **{f"stage_{k}": v for k, v in r["timing"]["stages_median_ms"].items()}, "model": _model_name(r), "date": r["date"][:16].replace("T", " ")} for r in records]
     columns = [
         Column.of("date"), Column.of("model"), Column.of("median_ms", ".2f", title="median"), Column.of("p90_ms", ".2f", title="p90"),
         Column.of("p90_best_of_passes_ms", ".2f", title="p90 of each frame's best pass"),
