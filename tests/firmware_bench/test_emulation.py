@@ -27,7 +27,7 @@ def tiny_mlp_int8(mnist, tiny_models, tmp_path_factory) -> Path:
 
 
 @pytest.mark.emulation
-def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, foreign_models, tmp_path):
+def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, foreign_models, camera_cnn_int8, tmp_path):
     from edge_mnist.camera.synth import VIDEO_NAME, make_dataset
 
     models = {
@@ -38,9 +38,11 @@ def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, 
     }
     out = tmp_path / "check.json"
     args = [f"{path}@{n}" for path, n in models.items()]
-    # The camera path too: a few camera-like frames of test digits, read by the int8 cnn on both machines.
+    # The camera path too: a few camera-like frames of test digits, read by the camera model on both
+    # machines. Not the tiny cnn: at 84% it is unsure of so many digits that the builds' one-step
+    # differences flip a fifth of its readings, which says nothing about the camera path.
     make_dataset(tmp_path / "camera", mnist, frames=6, seed=2026)
-    args += ["--camera-video", str(tmp_path / "camera" / VIDEO_NAME), "--camera-model", str(tiny_exports["tflite-int8"])]
+    args += ["--camera-video", str(tmp_path / "camera" / VIDEO_NAME), "--camera-model", str(camera_cnn_int8)]
     done = subprocess.run([sys.executable, str(SCRIPT), *args, "--json", str(out)], capture_output=True, text=True, timeout=1200)
     if done.returncode == 77:
         pytest.skip(f"aarch64 emulation cannot be set up here: {done.stderr.strip()}")
