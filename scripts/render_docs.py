@@ -141,7 +141,8 @@ def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhe
     for switch in dict.fromkeys(r["switch"] for r in ratio["runs"]):
         runs = [r for r in ratio["runs"] if r["switch"] == switch]
         ratios = [r["ratio"] for r in runs]
-        figure = f"{min(ratios):.2f}-{max(ratios):.2f} over {len(runs)} runs (target <= {ratio['target']:.2f})"
+        spread = f"{min(ratios):.2f}" if len(runs) == 1 else f"{min(ratios):.2f}-{max(ratios):.2f}"
+        figure = f"{spread} over {len(runs)} run{'s' if len(runs) > 1 else ''} (target <= {ratio['target']:.2f})"
         rows.append((f"CNN training time, default / tutorial recipe, {switch} path ({runs[0]['default']['precision']})", figure, stamp_line(runs[0], time=False, load=False)))
     cnn = next(m for m in pipeline["models"] if m["model"] == "cnn")
     exports = {e["format"]: e for e in cnn["exports"]}
