@@ -136,3 +136,9 @@ def test_the_float32_switch_reaches_training_and_the_json(tmp_path, monkeypatch,
     assert result.exit_code == 0, result.output
     assert asked == ["float32"]
     assert json.loads((tmp_path / "summary.json").read_text())["models"][0]["precision"] == "float32"
+
+
+def test_the_library_side_never_imports_click(run_isolated):
+    # `pipeline`, export and bench return data; only the command line (the *.cli modules) presents it.
+    modules = "edge_mnist.pipeline, edge_mnist.export.run, edge_mnist.firmware_bench.bench, edge_mnist.training"
+    assert run_isolated(f"import sys, {modules}; print('click' in sys.modules)").strip() == "False"
