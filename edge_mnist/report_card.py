@@ -242,18 +242,22 @@ def _kb(n: int | None) -> str:
 
 
 def format_card(card: dict) -> str:
-    """The report card as a table, then its totals."""
-    header = ("layer", "operator", "output", "params", "MACs", "activation")
-    rows = [
-        (l["name"], l["operator"], "x".join(map(str, l["output_shape"])) or "scalar", f"{l['params']:,}", f"{l['macs']:,}", _kb(l["activation_bytes"]))
-        for l in card["layers"]
-    ]
-    totals = card["totals"]
-    rows.append(("total", "", "", f"{totals['params']:,}", f"{totals['macs']:,}", _kb(totals["activation_bytes"])))
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    lines = [f"{card['path']} ({card['format']}, {card['file_bytes']:,} bytes)", line(header), "  ".join("-" * w for w in widths)]
-    lines += [line(r) for r in rows[:-1]] + ["  ".join("-" * w for w in widths), line(rows[-1])]
+    """The report card as a table (edge_mnist.table, like every other table), then its totals."""
+    from edge_mnist.table import Column, render
+
+    columns = (
+        Column("layer", lambda l: l["name"]),
+        Column("operator", lambda l: l["operator"]),
+        Column("output", lambda l: "" if l["output_shape"] is None else "x".join(map(str, l["output_shape"])) or "scalar"),
+        Column("params", lambda l: f"{l['params']:,}", right=True),
+        Column("MACs", lambda l: f"{l['macs']:,}", right=True),
+        Column("activation", lambda l: _kb(l["activation_bytes"]), right=True),
+    )
+    totals = {**card["totals"], "name": "total", "operator": "", "output_shape": None}
+    table = render(columns, [*card["layers"], totals]).splitlines()
+    rule = table[1]
+    # The totals under a second rule, as a sum is set under its column.
+    lines = [f"{card['path']} ({card['format']}, {card['file_bytes']:,} bytes)", *table[:-1], rule, table[-1]]
     lines.append(f"peak activation memory: {_kb(card['peak_activation_bytes'])} (tensors alive at once, run in order, nothing in place)")
     if "tflm_arena" in card:
         arena = card["tflm_arena"]

@@ -35,7 +35,7 @@ def render(columns: Sequence[Column], rows: Iterable, markdown: bool = False) ->
     cells = [[str(column.cell(row)) for column in columns] for row in rows]
     titles = [column.title for column in columns]
     if markdown:
-        lines = ["| " + " | ".join(titles) + " |", "|" + "|".join("---:" if c.right else "---" for c in columns) + "|"]
+        lines = ["| " + " | ".join(t.replace("|", "\\|") for t in titles) + " |", "|" + "|".join("---:" if c.right else "---" for c in columns) + "|"]
         return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells])
     widths = [max(len(text) for text in column) for column in zip(titles, *cells)]
 

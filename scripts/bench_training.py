@@ -13,7 +13,9 @@ on the chosen precision path: "auto" (mixed bfloat16 where the CPU computes bf16
     python scripts/bench_training.py [--precision auto|float32] [--seed 0] [--json docs/results/training-ratio.json]
 
 With --json the run is added to the file's list of runs, so repeated runs are quoted as a range. This is
-a timing measurement: never run it niced; the load average before and after is recorded with it.
+a timing measurement: run it on a quiet machine where you can; on a shared one, niced like the other
+jobs, and read the load average recorded before and after with each run (contention slows the default's
+bf16 path more than the tutorial's, so a loaded run overstates the ratio).
 """
 import argparse
 import json

@@ -122,9 +122,6 @@ def cold_start_table(record: dict, markdown: bool = True) -> str:
     return f"{render(columns, report.results, markdown)}\n\nSame run as the table above ({report.measured_at[:10]}), one fresh child process per row."
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhead: dict, markdown: bool = True) -> str:
     """The README's summary: one line per headline figure, each from the results file that holds it."""
@@ -144,7 +141,8 @@ def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhe
     for switch in dict.fromkeys(r["switch"] for r in ratio["runs"]):
         runs = [r for r in ratio["runs"] if r["switch"] == switch]
         ratios = [r["ratio"] for r in runs]
-        figure = f"{min(ratios):.2f}-{max(ratios):.2f} over {len(runs)} runs (target <= {ratio['target']:.2f})"
+        spread = f"{min(ratios):.2f}" if len(runs) == 1 else f"{min(ratios):.2f}-{max(ratios):.2f}"
+        figure = f"{spread} over {len(runs)} run{'s' if len(runs) > 1 else ''} (target <= {ratio['target']:.2f})"
         rows.append((f"CNN training time, default / tutorial recipe, {switch} path ({runs[0]['default']['precision']})", figure, stamp_line(runs[0], time=False, load=False)))
     cnn = next(m for m in pipeline["models"] if m["model"] == "cnn")
     exports = {e["format"]: e for e in cnn["exports"]}
@@ -172,3 +170,7 @@ def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhe
         rows.append((f"predict path / bare invoke, {r['model']}", f"{min(r['ratio']):.2f}-{max(r['ratio']):.2f}x over {len(r['ratio'])} repeats (target <= {overhead['target']}x)", stamp_line(overhead, time=False, load=False)))
     columns = (Column("what", lambda r: r[0]), Column("figure", lambda r: r[1]), Column("measured on", lambda r: r[2]))
     return render(columns, rows, markdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

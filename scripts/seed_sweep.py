@@ -44,14 +44,32 @@ def main() -> None:
                 key = (name, switch, seed)
                 if any((r["preset"], r["switch"], r["seed"]) == key and r["recipe"] == asdict(recipe) for r in sweep["runs"]):
                     continue
-                with tempfile.TemporaryDirectory() as out:
-                    result = train(preset, mnist, out, seed=seed, progress=False, precision=switch)
-                run = {"preset": name, "switch": switch, "precision": precision, "seed": seed, "recipe": result.recipe,
-                       "test_accuracy": result.test_accuracy, "seconds": result.seconds, **stamp()}
+                twin = same_computation(sweep["runs"], name, seed, recipe, precision)
+                if twin:
+                    # A recipe in float32 (the mlp's) computes the same on both paths: training is deterministic
+                    # for a seed on one CPU, so the other path's run is this one, recorded under both names.
+                    run = {**twin, "switch": switch, "same_as": twin["switch"]}
+                else:
+                    with tempfile.TemporaryDirectory() as out:
+                        result = train(preset, mnist, out, seed=seed, progress=False, precision=switch)
+                    run = {"preset": name, "switch": switch, "precision": precision, "seed": seed, "recipe": result.recipe,
+                           "test_accuracy": result.test_accuracy, "seconds": result.seconds, **stamp()}
                 sweep["runs"] = [r for r in sweep["runs"] if (r["preset"], r["switch"], r["seed"]) != key] + [run]
                 write_atomic(args.json, (json.dumps(sweep, indent=2) + "\n").encode())
-                print(f"{name} {switch} ({precision}) seed {seed}: {result.test_accuracy:.2%} in {result.seconds:.0f} s", flush=True)
+                same = f" (the {run['same_as']} run: the same computation)" if "same_as" in run else ""
+                print(f"{name} {switch} ({precision}) seed {seed}: {run['test_accuracy']:.2%} in {run['seconds']:.0f} s{same}", flush=True)
     print(table(sweep))
+
+
+def same_computation(runs: list[dict], preset: str, seed: int, recipe, precision: str) -> dict | None:
+    """A run already made of this preset, seed and recipe in the same precision on this CPU, if any."""
+    from edge_mnist.training import cpu_name
+
+    for run in runs:
+        if (run["preset"], run["seed"], run["precision"], run["recipe"]) == (preset, seed, precision, asdict(recipe)) and "same_as" not in run \
+                and run["machine"]["cpu"] == cpu_name():
+            return run
+    return None
 
 
 def summary(sweep: dict) -> list[dict]:
@@ -93,6 +111,11 @@ def table(sweep: dict, markdown: bool = False) -> str:
     stamps = sorted({stamp_line(run, time=False, load=False) for row in rows for run in row["runs"]})
     lines = [render(COLUMNS, rows, markdown), ""]
     lines += [f"- `{name}` default recipe: {describe(recipe)}" for name, recipe in recipes.items()]
+    for row in rows:
+        twins = sorted({run["same_as"] for run in row["runs"] if "same_as" in run})
+        if twins:
+            lines.append(f"- `{row['preset']}` {row['switch']} path: the recipe computes in float32 on every CPU, so these are the"
+                         f" {', '.join(twins)} path's runs (deterministic for a seed on one CPU), not trained twice")
     lines.append(f"- measured on {'; '.join(stamps)}; seconds per run: " + ", ".join(
         f"{r['preset']} {r['switch']} {min(x['seconds'] for x in r['runs']):.0f}-{max(x['seconds'] for x in r['runs']):.0f} s" for r in rows
     ) + " (niced, on a shared machine: not a speed figure)")

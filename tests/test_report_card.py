@@ -99,3 +99,21 @@ def test_inspecting_a_tflite_file_never_imports_tensorflow(run_isolated, tiny_ex
         "print(card['tflm_arena']['bytes'] > 0, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
     )
     assert out.strip() == "True []"
+
+
+def test_the_card_is_laid_out_by_the_one_table_renderer():
+    from edge_mnist.report_card import format_card
+    layers = [
+        {"name": "conv", "operator": "Conv2D", "output_shape": [26, 26, 32], "params": 320, "macs": 194688, "activation_bytes": 86528},
+        {"name": "mean", "operator": "Mean", "output_shape": [], "params": 0, "macs": 0, "activation_bytes": 4},
+    ]
+    card = {"path": "m.keras", "format": "keras", "file_bytes": 1234, "layers": layers, "peak_activation_bytes": 86532,
+            "totals": {"params": 320, "macs": 194688, "activation_bytes": 86532}}
+    lines = format_card(card).splitlines()
+    header, rule, first = lines[1:4]
+    assert lines[0] == "m.keras (keras, 1,234 bytes)"
+    assert header.split() == ["layer", "operator", "output", "params", "MACs", "activation"] and set(rule) == {"-", " "}
+    assert first.split() == ["conv", "Conv2D", "26x26x32", "320", "194,688", "84.5", "KB"] and "scalar" in lines[4]
+    # The totals under a second rule, their figures right-aligned under the layers'.
+    assert lines[5] == rule and lines[6].split() == ["total", "320", "194,688", "84.5", "KB"]
+    assert len(lines[6]) == len(first) and lines[6].endswith(first[-len("84.5 KB"):])

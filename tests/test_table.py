@@ -31,3 +31,9 @@ def test_columns_read_attributes_too():
         accuracy: float
 
     assert render(COLUMNS[:2], [Row("x", 0.5)]).splitlines()[-1] == "x     50.00%"
+
+
+def test_a_pipe_in_a_title_is_escaped_too():
+    # The export table's "max |diff|" column would otherwise split the Markdown header into extra cells.
+    header = render((Column("max |diff|", str),), [1.5], markdown=True).splitlines()[0]
+    assert header == "| max \\|diff\\| |"

@@ -106,3 +106,39 @@ def test_cli_prints_writes_the_json_then_exits_2_on_a_failed_gate(pipeline_out, 
     assert summary["passed"] is False and summary["failure"].startswith("parity gate failed: tflite-float16")
     assert {e["format"]: e["status"] for e in summary["models"][0]["exports"]}["tflite-float16"] == "FAILED"
     assert [p.name for p in pipeline_out.iterdir() if p.name.startswith(".")] == []  # written whole, through a rename
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_float32_switch_reaches_training_and_the_json(tmp_path, monkeypatch, invoke, how):
+    # The path a CPU without native bf16 takes, asked for from the command line: training gets it and
+    # the summary records it (a short real run on that path: tests/test_training.py).
+    from types import SimpleNamespace
+
+    from edge_mnist import pipeline, training
+    from edge_mnist.export import run
+
+    asked = []
+
+    def fake_train(preset, mnist, out, seed=0, precision=None, **_):
+        asked.append(training.resolve_precision(DEFAULT[preset], precision))
+        return SimpleNamespace(test_accuracy=0.99, seconds=1.0)
+
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(training, "native_bf16", lambda: True)  # so that "auto" would be bf16 on any CPU
+    monkeypatch.setattr(pipeline, "load_mnist", lambda data=None: None)
+    monkeypatch.setattr(run, "export_model", lambda *a, **k: SimpleNamespace(rows=[], results=[]))
+    args = ["pipeline", "--models", "cnn", "--out", tmp_path, "--json", tmp_path / "summary.json"]
+    if how == "option":
+        args += ["--precision", "float32"]
+    else:
+        monkeypatch.setenv("EDGE_MNIST_PRECISION", "float32")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert asked == ["float32"]
+    assert json.loads((tmp_path / "summary.json").read_text())["models"][0]["precision"] == "float32"
+
+
+def test_the_library_side_never_imports_click(run_isolated):
+    # `pipeline`, export and bench return data; only the command line (the *.cli modules) presents it.
+    modules = "edge_mnist.pipeline, edge_mnist.export.run, edge_mnist.firmware_bench.bench, edge_mnist.training"
+    assert run_isolated(f"import sys, {modules}; print('click' in sys.modules)").strip() == "False"
