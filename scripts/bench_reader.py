@@ -346,6 +346,39 @@ def perturbed_table(*records, markdown: bool = True) -> str:
     return render(columns, list(rows.values()), markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
 
 
+def readme_table(*records, markdown: bool = True) -> str:
+    """The README's camera rows: reading runs (one per seed), then a timing run."""
+    from edge_mnist.table import Column, render
+
+    reading = [r for r in records if "photos" in r]
+    timed = [r for r in records if "timing" in r][-1]
+
+    def each(get) -> str:
+        return " / ".join(get(r) for r in reading)
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "not met"
+
+    seeds = each(lambda r: str((r.get("training") or {}).get("seed", "?")))
+    t = timed["timing"]
+    rows = [
+        ("`cnn-camera` int8 on the MNIST test set, seeds " + seeds, each(lambda r: f"{r['model_accuracy']:.2%}")),
+        ("camera reader, the 9 development photos (tuned on them): digits in order, extra, numbers exact",
+         each(lambda r: f"{r['photos']['read_in_order']:.1%}") + ", " + each(lambda r: str(r["photos"]["extra"])) + " of "
+         + str(reading[0]["photos"]["digits"]) + ", " + each(lambda r: f"{r['photos']['numbers_exact']:.1%}")
+         + f" (targets 95%, 2%, 85%: {verdict(all(r['photos']['read_in_order'] >= 0.95 and r['photos']['extra_rate'] <= 0.02 and r['photos']['numbers_exact'] >= 0.85 for r in reading))})"),
+        ("camera reader, hard generated photos: recall, accuracy, numbers exact",
+         each(lambda r: f"{r['generated']['recall']:.1%}") + ", " + each(lambda r: f"{r['generated']['accuracy']:.1%}") + ", "
+         + each(lambda r: f"{r['generated']['numbers_exact']:.1%}")
+         + f" (targets 98%, 98%, 95%: {verdict(all(r['generated']['recall'] >= 0.98 and r['generated']['accuracy'] >= 0.98 and r['generated']['numbers_exact'] >= 0.95 for r in reading))})"),
+        ("camera reader, 640x480 frame with ten digits, one core",
+         f"{t['cpu_median_ms']:.2f} ms CPU time, median (target 5 ms: {verdict(t['cpu_median_ms'] <= TARGET_MS)})"),
+    ]
+    dates = sorted({r["date"][:10] for r in records})
+    columns = [Column("what", lambda row: row[0]), Column("figure", lambda row: row[1]), Column("measured on", lambda row: f"{timed['machine']['cpu']}, {timed['machine']['cores']} cores, {' and '.join(dates)}")]
+    return render(columns, rows, markdown)
+
+
 def timing_table(*records, markdown: bool = True) -> str:
     """Milliseconds per 640x480 frame with ten digits, one core, one row per run."""
     from edge_mnist.table import Column, render
