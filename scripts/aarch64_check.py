@@ -56,8 +56,11 @@ def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> BenchRepo
 
 
 # Digits read differently on aarch64 (x86's reading as the reference): at most this share, and never
-# fewer than min_digits allowed.
-CAMERA_TOLERANCE = {"share": 0.02, "min_digits": 1}
+# fewer than min_digits allowed. The builds' int8 outputs differ by a step now and then, and their
+# JPEG decoding and OpenCV filters round differently: a digit near one of the reader's thresholds
+# (a cut, the confidence floor) can go either way. Seen: 0 to 2 of 41-43 digits with camera models.
+# A broken camera path on aarch64 (channels, thresholds, the model) changes most of them.
+CAMERA_TOLERANCE = {"share": 0.1, "min_digits": 2}
 
 
 def run_emulated(args: list[str], cpu: str) -> None:
