@@ -82,11 +82,14 @@ def generated(recognizer, folder: Path) -> dict:
     }
 
 
+def _truths(folder: Path) -> list[dict]:
+    with open(folder / "truth.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
 def photos(recognizer, folder: Path) -> dict:
     rows, total = [], TextScore(0, 0, 0, 0, 0, 0, 0)
-    with open(folder / "truth.tsv", newline="") as f:
-        truths = list(csv.DictReader(f, delimiter="\t"))
-    for row in truths:
+    for row in _truths(folder):
         result = recognizer.recognize(Frame(0, 0.0, row["file"], read_image(folder / row["file"])))
         s = score_text(result.text, row["truth"])
         total = total + s
@@ -124,10 +127,8 @@ def _variants(image: np.ndarray):
 def perturbed(recognizer, folder: Path) -> list[dict]:
     """Every real photo under each variant, scored in total per variant: how much the figures on the
     photos the reader was tuned on owe to exactly these pictures."""
-    with open(folder / "truth.tsv", newline="") as f:
-        truths = list(csv.DictReader(f, delimiter="\t"))
     totals: dict[str, TextScore] = {}
-    for row in truths:
+    for row in _truths(folder):
         for name, image in _variants(read_image(folder / row["file"])):
             s = score_text(recognizer.recognize(Frame(0, 0.0, row["file"], image)).text, row["truth"])
             totals[name] = totals.get(name, TextScore(0, 0, 0, 0, 0, 0, 0)) + s

@@ -259,11 +259,12 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     # A blot or a loop's side lying on the rule is thicker than the rule over a short run of columns,
     # with ink beyond both edges of the band somewhere in the run (not always in one column): keep
     # it whole. A long run is writing sitting on the rule, which stays erased under it.
-    outside_above = (rows < line[None, :] - half) & (before > 0)
-    outside_below = (rows > line[None, :] + half) & (before > 0)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], (inked & ~clean).astype(np.int8), [0]])))
     for start, end in zip(edges[::2], edges[1::2]):
-        if end - start <= max(12, 4 * half) and outside_above[:, start:end].any() and outside_below[:, start:end].any():
+        if end - start > max(12, 4 * half):
+            continue
+        ink, centre = before[:, start:end] > 0, line[None, start:end]
+        if (ink & (rows < centre - half)).any() and (ink & (rows > centre + half)).any():
             crossed[start:end] = True
     region[band & ~crossed[None, :]] = 0
     return True
