@@ -49,13 +49,14 @@ class PreprocessConfig:
 class Ink:
     """The ink of one frame at working scale: a mask, its connected pieces, and the scale back to the frame."""
 
-    scale: float  # frame pixels per working pixel (>= 1)
+    scale: float  # frame pixels per working pixel (0.5 for small writing read at twice the size)
     mask: np.ndarray  # uint8, 255 = ink, ruled lines erased
     labels: np.ndarray  # int32 label of each pixel's piece (0 = paper)
     boxes: np.ndarray  # (N, 4) int x, y, w, h of each kept piece
     areas: np.ndarray  # (N,) its ink pixels
     ids: np.ndarray  # (N,) the label of each kept piece
     level: float  # the page's ink contrast (0 on a blank page)
+    zoom: int = 1  # 2 where small writing was read at twice the size: sizes in working pixels double
 
 
 def components(mask: np.ndarray):
@@ -73,48 +74,48 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def working_gray(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Gray at most `max_side` pixels on its longer side, and the factor back to frame pixels."""
+def working_gray(frame: np.ndarray, max_side: int, zoom: int = 1) -> tuple[np.ndarray, float]:
+    """Gray at most `max_side` pixels on its longer side, `zoom` times that, and the factor back to frame pixels."""
     cv2 = require("cv2")
     gray = to_gray(frame)
-    longest = max(gray.shape)
-    if longest <= max_side:
+    scale = max(max(gray.shape) / max_side, 1.0) / zoom
+    if scale == 1.0:
         return gray, 1.0
-    scale = longest / max_side
     size = (max(1, round(gray.shape[1] / scale)), max(1, round(gray.shape[0] / scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_CUBIC), scale
 
 
-def contrast_map(gray: np.ndarray) -> np.ndarray:
+def contrast_map(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
     """uint8: 255 * (paper - pixel) / paper, the paper's brightness estimated locally."""
     cv2 = require("cv2")
     h, w = gray.shape
-    # A closing (max filter, then min filter) on a quarter-size copy: 9 px there spans 36 px here,
+    # A closing (max filter, then min filter) on a quarter-size copy (at zoom 1): 9 px there spans 36 px here,
     # wider than a marker stroke, so strokes vanish from the estimate; and unlike a max filter alone it
     # follows the sharp edge of a shadow instead of spilling the lit side's brightness across it.
-    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(gray, (max(1, w // (4 * zoom)), max(1, h // (4 * zoom))), interpolation=cv2.INTER_AREA)
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.divide(cv2.subtract(paper, gray), paper, scale=255)
 
 
-def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -> Ink:
+def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), zoom: int = 1) -> Ink:
+    """The ink of a frame; `zoom` 2 reads it at twice the working size (sizes in pixels scale with it)."""
     cv2 = require("cv2")
-    gray, scale = working_gray(frame, config.max_side)
+    gray, scale = working_gray(frame, config.max_side, zoom)
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
         strong, level = mask, 255.0
     else:
-        contrast = contrast_map(gray)
+        contrast = contrast_map(gray, zoom)
         level = _ink_level(contrast, config)
         if level < config.min_ink:
             empty = np.zeros(gray.shape, np.uint8)
-            return Ink(scale, empty, empty.astype(np.int32), np.zeros((0, 4), int), np.zeros(0, int), np.zeros(0, int), 0.0)
+            return Ink(scale, empty, empty.astype(np.int32), np.zeros((0, 4), int), np.zeros(0, int), np.zeros(0, int), 0.0, zoom)
         mask = cv2.threshold(contrast, max(config.floor, config.low * level), 255, cv2.THRESH_BINARY)[1]
         strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     count, labels, stats = components(mask)
     height, width = mask.shape
-    if _erase_rules(mask, labels, stats, config):
+    if _erase_rules(mask, labels, stats, config, zoom):
         count, labels, stats = components(mask)
         if config.threshold is Threshold.ADAPTIVE:
             # The writing was part of the grid of rules the level was measured on, and printed rules
@@ -123,10 +124,10 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -
             strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     strong_pixels = np.bincount(labels[strong > 0], minlength=count)
     x, y, w, h, area = stats.T
-    keep = (area >= config.min_area) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
+    keep = (area >= config.min_area * zoom**2) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
     keep[0] = False  # the paper
     ids = np.nonzero(keep)[0]
-    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level))
+    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom)
 
 
 def _inside(stats: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -176,7 +177,7 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     return _percentile_95(half, grid[labels]) if grid.any() else level
 
 
-def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> bool:
+def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig, zoom: int) -> bool:
     """Erase ruled lines and margins in place; True if any was found.
 
     Only frames with a piece of ink spanning much of the frame can hold one, which keeps the common
@@ -198,29 +199,30 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     # Find the rules of both directions before erasing any: erasing the ruled lines first would cut a
     # margin into pieces too short to be found.
     for vertical in (False, True):
-        kernel = np.ones((1, RULE_THICKNESS + 1), np.uint8) if vertical else np.ones((RULE_THICKNESS + 1, 1), np.uint8)
+        thickness = RULE_THICKNESS * zoom
+        kernel = np.ones((1, thickness + 1), np.uint8) if vertical else np.ones((thickness + 1, 1), np.uint8)
         thin = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel))
         # Where a margin crosses a rule, neither is thin: bridge such short gaps along the rule.
-        thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15, 1) if vertical else (1, 15), np.uint8))
+        thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15 * zoom, 1) if vertical else (1, 15 * zoom), np.uint8))
         _, thin_labels, thin_stats = components(thin)
         span = thin_stats[:, 3] if vertical else thin_stats[:, 2]
         for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0]:
             if i:
-                rules.append((thin_labels, int(i), tuple(thin_stats[i, :4]), vertical))
+                rules.append((thin_labels, int(i), tuple(thin_stats[i, :4]), vertical, zoom))
     original = mask.copy()
     return any([_erase_rule(mask, original, *rule) for rule in rules])
 
 
-RULE_THICKNESS = 5  # working pixels: printed rules are thinner; digit strokes crossing them are not erased
+RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
 
 
-def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool) -> bool:
+def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
     """Follow one long thin piece; if it runs straight (or gently curved), erase a band along it from
     the mask, except where a stroke crosses it (ink just beyond both edges of the band)."""
     cv2 = require("cv2")
     x, y, w, h = box
-    margin = RULE_THICKNESS + 3
+    margin = (RULE_THICKNESS + 3) * zoom
     if vertical:
         lo, hi = max(0, x - margin), min(mask.shape[1], x + w + margin)
         region, before, piece = mask[y : y + h, lo:hi].T, original[y : y + h, lo:hi].T, (labels[y : y + h, lo:hi] == label).T
@@ -240,20 +242,20 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     # the rule there, for as long as a row of 0s sits on it. The rule is followed through its clean
     # columns only and drawn straight across the others.
     thickness = bottom - top + 1
-    clean = inked & (thickness <= np.median(thickness[inked]) + 1)
+    clean = inked & (thickness <= np.median(thickness[inked]) + zoom)
     if clean.sum() < 0.5 * inked.sum():
         return False
     centre = np.interp(columns, columns[clean], ((top + bottom) / 2)[clean]).astype(np.float32)
     # A running median follows a rule that bends with the page and ignores a stroke crossing it.
     line = cv2.medianBlur(centre.reshape(1, -1), 5).ravel() if len(centre) >= 5 else centre
     line = np.convolve(np.pad(line, 12, mode="edge"), np.ones(25) / 25, mode="valid")
-    if np.median(np.abs(line - centre)[clean]) > 1.0:
+    if np.median(np.abs(line - centre)[clean]) > zoom:
         return False  # a long wavy scribble, not a rule
-    half = float(np.median(counts[inked])) / 2 + 1.0
+    half = float(np.median(counts[inked])) / 2 + zoom
     # Where writing touches the rule, the band is narrowed to the rule itself: a stroke lying on a
     # rule as thick as itself (small writing) keeps its edge.
-    band = np.abs(rows - line[None, :]) <= np.where(clean, half, half - 1)[None, :]
-    above, below = np.floor(line - half - 1).astype(int), np.ceil(line + half + 1).astype(int)
+    band = np.abs(rows - line[None, :]) <= np.where(clean, half, half - zoom)[None, :]
+    above, below = np.floor(line - half - zoom).astype(int), np.ceil(line + half + zoom).astype(int)
     inside = (above >= 0) & (below < piece.shape[0])  # at the frame's edge nothing can cross
     crossed = inside & (before[np.clip(above, 0, None), columns] > 0) & (before[np.clip(below, None, piece.shape[0] - 1), columns] > 0)
     # A blot or a loop's side lying on the rule is thicker than the rule over a short run of columns,
@@ -261,7 +263,7 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     # it whole. A long run is writing sitting on the rule, which stays erased under it.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], (inked & ~clean).astype(np.int8), [0]])))
     for start, end in zip(edges[::2], edges[1::2]):
-        if end - start > max(12, 4 * half):
+        if end - start > max(12 * zoom, 4 * half):
             continue
         ink, centre = before[:, start:end] > 0, line[None, start:end]
         if (ink & (rows < centre - half)).any() and (ink & (rows > centre + half)).any():

@@ -31,6 +31,7 @@ MAX_CUTS = 4
 SPLIT_WIDTH = 0.85  # glyphs wider than this many line heights may be two or more digits run together...
 SURE = 0.9  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
 DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
+SMALL_WRITING = 24  # working pixels: digits shorter than this are read again at twice the size
 CHUNK = 8  # classifier batch size
 MAX_CROPS = 400  # classifier inputs per frame at most: a frame of noise costs bounded time
 
@@ -161,6 +162,12 @@ def _upright(ink: Ink, ids: list[int], box: Box, angle: float) -> tuple[np.ndarr
     upright = cv2.warpAffine(image, turn, size, flags=cv2.INTER_NEAREST)
     back = cv2.invertAffineTransform(turn)
     return upright, offset @ np.vstack([back, [0, 0, 1]])
+
+
+def _writing_height(lines: list[_Line]) -> float:
+    """The digit height of the frame's writing (working pixels): the median over its glyphs of their line's, 0 if none."""
+    heights = [line.height for line in lines for _ in line.glyphs]
+    return float(statistics.median(heights)) if heights else 0.0
 
 
 def _split_across_lines(ink: Ink, boxes: list[Box], ids: list[list[int]], groups: list, min_height: int):
@@ -298,6 +305,12 @@ class Recognizer:
         start = time.perf_counter_ns()
         ink = find_ink(frame.image, self.config)
         lines = self._lines(ink)
+        if 0 < _writing_height(lines) < SMALL_WRITING:
+            # Small writing (a far camera, a page of small numbers) has strokes as thin as the ruled
+            # lines and the gaps between digits: read it again at twice the size, from the frame's own
+            # pixels where it was downscaled. Only such frames pay for it.
+            ink = find_ink(frame.image, self.config, zoom=2)
+            lines = self._lines(ink)
         crops: list[np.ndarray] = []
         for line in lines:
             self._whole_segments(ink, line, crops)
@@ -329,8 +342,9 @@ class Recognizer:
         groups = group_pieces(ink.boxes)
         boxes = [union_box(ink.boxes[g]) for g in groups]
         ids = [[int(ink.ids[i]) for i in g] for g in groups]
-        boxes, ids, groups = _split_across_lines(ink, boxes, ids, groups, self.layout.min_height)
-        digit_like = [b[3] >= self.layout.min_height and not _blob(ink, ids[k], b, ink.areas[groups[k]].sum()) for k, b in enumerate(boxes)]
+        min_height = self.layout.min_height * ink.zoom
+        boxes, ids, groups = _split_across_lines(ink, boxes, ids, groups, min_height)
+        digit_like = [b[3] >= min_height and not _blob(ink, ids[k], b, ink.areas[groups[k]].sum()) for k, b in enumerate(boxes)]
         tall = [k for k, ok in enumerate(digit_like) if ok]
         small = [boxes[k] for k, ok in enumerate(digit_like) if not ok]
         line_members, angles = build_lines([boxes[k] for k in tall], self.layout)

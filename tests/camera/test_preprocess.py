@@ -124,3 +124,12 @@ def test_a_huge_frame_is_read_at_a_bounded_size(mnist):
     ink = find_ink(huge)
     assert max(ink.mask.shape) == PreprocessConfig().max_side and ink.scale == pytest.approx(5.0)
     assert len(ink.boxes) == 3
+
+
+def test_zoom_reads_at_twice_the_size_and_keeps_the_way_back_to_the_frame(mnist):
+    page, spots = _page(mnist)
+    frame = np.clip(page, 0, 255).astype(np.uint8)
+    ink, zoomed = find_ink(frame), find_ink(frame, zoom=2)
+    assert zoomed.mask.shape == (2 * frame.shape[0], 2 * frame.shape[1]) and zoomed.scale == 0.5 and zoomed.zoom == 2
+    assert len(zoomed.boxes) == len(ink.boxes) == 3
+    assert np.abs(zoomed.boxes * zoomed.scale - ink.boxes).max() <= 1.5  # the same pieces, back in frame pixels

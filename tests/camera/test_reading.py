@@ -59,6 +59,16 @@ def test_hairline_digits_a_hundred_pixels_tall_are_found_and_read(mnist, clear, 
     assert _read(scene, camera_cnn_int8, tmp_path)["text"] == scene.text == "47192"
 
 
+def test_small_writing_is_read_at_twice_the_size(mnist, clear, camera_cnn_int8, tmp_path):
+    # 16 px digits in a 1.5 px pen: at the frame's own size their strokes and gaps are a pixel or two.
+    scene = _page(mnist, clear, "38 52/7604/19", height=16, pen=1.5, spacing=0.3)
+    record = _read(scene, camera_cnn_int8, tmp_path)
+    assert record["text"] == "38 52\n7604\n19"
+    for digit, truth in zip(record["digits"], scene.truths):
+        x, y, w, h = digit["box"]  # in the frame's pixels, not the enlarged copy's
+        assert abs(x - truth.box[0]) <= 3 and abs(y - truth.box[1]) <= 3 and h <= 2 * truth.box[3]
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
