@@ -196,6 +196,7 @@ def main():
     parser.add_argument("--model", default="artifacts/cnn-camera/cnn-camera.int8.tflite")
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--squared", type=int, default=0, metavar="N", help="Also N generated frames on squared paper, scored apart.")
     parser.add_argument("--photos", type=Path, default=None)
     parser.add_argument("--perturb", action="store_true", help="Also read every photo resized, turned, blurred, recompressed, darker.")
     parser.add_argument("--timing-frames", type=int, default=100)
@@ -226,6 +227,9 @@ def main():
         if args.frames:
             make_dataset(work / "hard", mnist, frames=args.frames, seed=args.seed, video=False)
             report["generated"] = {"seed": args.seed, **generated(recognizer, work / "hard")}
+        if args.squared:
+            make_dataset(work / "squared", mnist, frames=args.squared, seed=args.seed, video=False, papers=("squared",))
+            report["squared"] = {"seed": args.seed, **generated(recognizer, work / "squared")}
         if args.photos:
             report["photos"] = {"folder": str(args.photos), **photos(recognizer, args.photos)}
             if args.perturb:
@@ -251,6 +255,10 @@ def main():
             f"{g['extra']} extra; numbers exact {g['numbers_exact']:.2%} of {g['numbers']}, lines exact {g['lines_exact']:.2%} of {g['lines']}, "
             f"read in order {g['read_in_order']:.2%}"
         )
+    if "squared" in report:
+        g = report["squared"]
+        print(f"generated photos on squared paper ({g['frames']} frames, {g['digits']} digits): recall {g['recall']:.2%}, accuracy {g['accuracy']:.2%}, "
+              f"{g['extra']} extra; numbers exact {g['numbers_exact']:.2%}, read in order {g['read_in_order']:.2%}")
     if "photos" in report:
         p = report["photos"]
         for row in p["per_image"]:
@@ -304,6 +312,7 @@ def reading_table(*records, markdown: bool = True) -> str:
                 "numbers": g and g["numbers_exact"], "lines": g and g["lines_exact"],
                 "photo_read": p and p["read_in_order"], "photo_extra": p and f"{p['extra']} ({p['extra_rate']:.1%})",
                 "photo_numbers": p and p["numbers_exact"],
+                "squared_recall": r.get("squared", {}).get("recall"), "squared_numbers": r.get("squared", {}).get("numbers_exact"),
             }
         )
     columns = [
@@ -313,6 +322,8 @@ def reading_table(*records, markdown: bool = True) -> str:
         Column.of("photo_read", ".2%", title="real photos: digits in order"), Column.of("photo_extra", title="extra"),
         Column.of("photo_numbers", ".2%", title="numbers exact"),
     ]
+    if any("squared" in r for r in records):
+        columns += [Column.of("squared_recall", ".2%", title="squared paper: recall"), Column.of("squared_numbers", ".2%", title="numbers exact")]
     return render(columns, rows, markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
 
 

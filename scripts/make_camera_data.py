@@ -1,6 +1,6 @@
 """Write a camera-like labelled image set and its video from MNIST *test* digits (seeded).
 
-    python scripts/make_camera_data.py OUT_DIR [--frames 40 --min-digits 5 --max-digits 10 --seed 0 --no-video]
+    python scripts/make_camera_data.py OUT_DIR [--frames 40 --min-digits 5 --max-digits 10 --seed 0 --papers white,ruled,squared --no-video]
 
 OUT_DIR gets frame_NNNN.jpg (640x480), labels.json (label, ink box and MNIST test index of every
 digit) and digits.avi (the same frames as Motion-JPEG). Read them back with
@@ -8,7 +8,7 @@ digit) and digits.avi (the same frames as Motion-JPEG). Read them back with
 """
 import argparse
 
-from edge_mnist.camera.synth import make_dataset
+from edge_mnist.camera.synth import PAPERS, make_dataset
 from edge_mnist.data import load_mnist
 
 
@@ -19,11 +19,15 @@ def main():
     parser.add_argument("--min-digits", type=int, default=5)
     parser.add_argument("--max-digits", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--papers", default=",".join(PAPERS), help="Paper kinds to draw from: white, grey, yellow, ruled, squared.")
     parser.add_argument("--no-video", action="store_true")
     args = parser.parse_args()
     if not 1 <= args.min_digits <= args.max_digits or args.frames < 1:
         parser.error("need --frames >= 1 and 1 <= --min-digits <= --max-digits")
-    labels = make_dataset(args.out_dir, load_mnist(), frames=args.frames, digits=(args.min_digits, args.max_digits), seed=args.seed, video=not args.no_video)
+    papers = tuple(args.papers.split(","))
+    if not set(papers) <= {*PAPERS, "squared"}:
+        parser.error(f"unknown paper in --papers {args.papers!r}; known: {', '.join(PAPERS)}, squared")
+    labels = make_dataset(args.out_dir, load_mnist(), frames=args.frames, digits=(args.min_digits, args.max_digits), seed=args.seed, video=not args.no_video, papers=papers)
     print(f"wrote {args.frames} frames and {labels}")
 
 

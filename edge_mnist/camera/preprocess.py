@@ -140,19 +140,52 @@ def _inside(stats: np.ndarray, width: int, height: int) -> np.ndarray:
 def _writing_level(contrast: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> float:
     """The 95th percentile of the contrast of the pieces that look written (inside the frame, not solid
     blobs, not bits of lines), or 0 if there are none."""
+    writing = _writing(stats, contrast.shape, config)
+    return _percentile_95(contrast, writing[labels]) if writing.any() else 0.0
+
+
+def _writing(stats: np.ndarray, shape: tuple[int, int], config: PreprocessConfig) -> np.ndarray:
+    """Which pieces look written: inside the frame, not solid blobs, not bits of lines."""
     x, y, w, h, area = stats.T
     blob = (area > 0.6 * w * h) & (w < 2 * h) & (h < 2 * w)
     fragment = ((h <= 3) & (w >= 6 * h)) | ((w <= 3) & (h >= 6 * w))
-    writing = _inside(stats, contrast.shape[1], contrast.shape[0]) & (area >= 2 * config.min_area) & ~blob & ~fragment
+    writing = _inside(stats, shape[1], shape[0]) & (area >= 2 * config.min_area) & ~blob & ~fragment
     writing[0] = False
-    return _percentile_95(contrast, writing[labels]) if writing.any() else 0.0
+    return writing
 
 
 def _percentile_95(contrast: np.ndarray, where: np.ndarray) -> float:
     """The 95th percentile of the uint8 `contrast` where `where` holds: from its histogram, at the cost of one pass."""
+    return _quantile(_histogram(contrast, where), 0.95)
+
+
+def _quantile(hist: np.ndarray, q: float) -> float:
+    return float(np.searchsorted(np.cumsum(hist), q * hist.sum()))
+
+
+def _histogram(contrast: np.ndarray, where: np.ndarray) -> np.ndarray:
     cv2 = require("cv2")
-    hist = cv2.calcHist([contrast], [0], where.astype(np.uint8), [256], [0, 256]).ravel()
-    return float(np.searchsorted(np.cumsum(hist), 0.95 * hist.sum()))
+    return cv2.calcHist([contrast], [0], where.astype(np.uint8), [256], [0, 256]).ravel()
+
+
+FAINT_MAJORITY = 0.8  # share of the pixels below Otsu's split...
+DARKER = 2.5  # ...and how many times darker the rest must be on average, for the faint part to be printed lines
+
+
+def _otsu_split(hist: np.ndarray) -> int | None:
+    """Otsu's level on a 256-bin histogram, if it splits off a dark minority from a faint majority; else None."""
+    total = hist.sum()
+    if total == 0:
+        return None
+    bins = np.arange(256, dtype=np.float64)
+    below, mass = np.cumsum(hist)[:-1], np.cumsum(hist * bins)[:-1]
+    above, mass_above = total - below, mass[-1] + 255 * hist[-1] - mass
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = np.where((below > 0) & (above > 0), (mass / np.maximum(below, 1) - mass_above / np.maximum(above, 1)) ** 2 * below * above, 0)
+    split = int(np.argmax(between))
+    if below[split] < FAINT_MAJORITY * total or mass_above[split] / above[split] < DARKER * mass[split] / below[split]:
+        return None
+    return split
 
 
 def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
@@ -160,21 +193,35 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
 
     Pieces cut by the frame edge (a dark sleeve, the desk, a thumb), solid blobs (punched holes) and
     bits of ruled lines are left out, or they would set the level and make the real writing look
-    faint (or, for faint rules, vanish). Where that leaves nothing that looks written, the writing
-    touches ruled lines that reach the frame's edge: then the level is taken from the grid of rules
+    faint (or, for faint rules, vanish). Where that leaves nothing dark enough, the writing touches
+    ruled lines or a printed grid that reach the frame's edge: then the level is taken from that net
     with the writing on it (a sparse piece through the middle of the frame; the page's edge against
-    the desk hugs the border). Measured on a half-size copy: it is a statistic.
+    the desk hugs the border). Where most of what is measured is faint and the rest far darker (a
+    grid, or rules, holding the writing and punched holes in their net), the writing is measured
+    alone, above the net's contrast. Measured on a half-size copy: it is a statistic.
     """
     half = np.ascontiguousarray(contrast[::2, ::2])
     count, labels, stats = components((half > config.floor).astype(np.uint8))
-    level = _writing_level(half, labels, stats, config)
-    if level >= config.min_ink:
-        return level
-    x, y, w, h, area = stats.T
-    height, width = half.shape
-    grid = (area < 0.12 * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
-    grid[0] = False
-    return _percentile_95(half, grid[labels]) if grid.any() else level
+    writing = _writing(stats, half.shape, config)
+    if not writing.any() or _percentile_95(half, writing[labels]) < config.min_ink:
+        x, y, w, h, area = stats.T
+        height, width = half.shape
+        writing = (area < NET_FILL * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
+        writing[0] = False
+        if not writing.any():
+            return 0.0
+    hist = _histogram(half, writing[labels])
+    split = _otsu_split(hist)
+    if split is not None:
+        _, labels, stats = components((half > split).astype(np.uint8))
+        alone = _writing(stats, half.shape, config)
+        if alone.any():
+            return _percentile_95(half, alone[labels])
+        hist[: split + 1] = 0
+    return _quantile(hist, 0.95)
+
+
+NET_FILL = 0.35  # a net of rules or a printed grid fills less of its box than this (a notebook's rules: 4%, 5 mm squares: 20%)
 
 
 def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig, zoom: int) -> bool:

@@ -3,7 +3,7 @@
 Each frame holds lines of numbers of 1-4 digits, written as people write them: each MNIST digit is
 thinned to its skeleton and redrawn with the frame's pen (hairline to marker), 20 px to half the
 frame tall, neighbours sometimes touching or overlapping, a slight wobble per digit. Numbers are set
-apart by a wider gap, a dash or a comma. The page is white, grey, yellow or ruled (with a margin),
+apart by a wider gap, a dash or a comma. The page is white, grey, yellow or ruled (with a margin), or squared where asked for,
 maybe spiral-bound, with a stray dot or two; the photo is turned (up to 15 degrees) and put in
 perspective, lit unevenly with a hard shadow, maybe a thumb at the edge, blurred, noisy and saved as
 JPEG. Labels keep the lines, the numbers and each digit's box, label and test-split index.
@@ -30,7 +30,7 @@ MARGIN = 24  # digits stay this far inside the frame
 LABELS_FILE = "labels.json"
 VIDEO_NAME = "digits.avi"
 VIDEO_FOURCC = "MJPG"  # this OpenCV build both writes and reads Motion-JPEG in AVI
-PAPERS = ("white", "grey", "yellow", "ruled")
+PAPERS = ("white", "grey", "yellow", "ruled")  # the hard set's; "squared" is asked for by name
 
 
 @dataclass(frozen=True)
@@ -54,19 +54,19 @@ class Scene:
         return "\n".join(" ".join("".join(str(t.label) for t in number) for number in line) for line in self.lines)
 
 
-def render_scene(rng: np.random.Generator, mnist: Mnist, digits: int) -> Scene:
+def render_scene(rng: np.random.Generator, mnist: Mnist, digits: int, papers: tuple[str, ...] = PAPERS) -> Scene:
     """One frame with about `digits` test digits (fewer when the frame's size of writing cannot fit them)."""
     for _ in range(20):
-        scene = _try_scene(rng, mnist, digits)
+        scene = _try_scene(rng, mnist, digits, papers)
         if scene is not None:
             return scene
     raise RuntimeError("no layout fitted in 20 tries")  # never seen: the last tries use small writing
 
 
-def _try_scene(rng, mnist: Mnist, digits: int) -> Scene | None:
+def _try_scene(rng, mnist: Mnist, digits: int, papers: tuple[str, ...]) -> Scene | None:
     cv2 = require("cv2")
     height = float(np.exp(rng.uniform(np.log(20), np.log(HEIGHT / 2))))  # the writer's digit height, log-uniform
-    paper = str(rng.choice(PAPERS))
+    paper = str(rng.choice(papers))
     page, spacing = _paper(rng, paper, height)
     ink = np.zeros((HEIGHT, WIDTH), np.float32)  # how much ink covers each page pixel
     pen = max(1.0, height * float(np.exp(rng.uniform(np.log(1 / 40), np.log(1 / 6)))))  # hairline to marker
@@ -109,7 +109,7 @@ def _try_scene(rng, mnist: Mnist, digits: int) -> Scene | None:
 def _paper(rng, kind: str, height: float, holes: bool = True):
     """The page (float32 BGR, HEIGHT x WIDTH) and the spacing of its ruled lines."""
     cv2 = require("cv2")
-    base = {"white": (240, 240, 240), "grey": (195, 195, 200), "yellow": (150, 225, 240), "ruled": (235, 235, 230)}[kind]
+    base = {"white": (240, 240, 240), "grey": (195, 195, 200), "yellow": (150, 225, 240), "ruled": (235, 235, 230), "squared": (240, 240, 240)}[kind]
     tone = np.float32(base) * rng.uniform(0.85, 1.05)
     fibres = cv2.GaussianBlur(rng.normal(0, 4, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 1.0)
     page = np.clip(tone + fibres[..., None], 0, 255)
@@ -121,6 +121,12 @@ def _paper(rng, kind: str, height: float, holes: bool = True):
             cv2.line(page, (0, int(y + 0.6 * height)), (WIDTH - 1, int(y + 0.6 * height)), blue.tolist(), 1 + int(rng.random() < 0.4), cv2.LINE_AA)
         margin = int(0.15 * WIDTH)
         cv2.line(page, (margin, 0), (margin, HEIGHT - 1), [130, 130, 220], 2, cv2.LINE_AA)
+    if kind == "squared":  # a school maths book: a square or two to a digit
+        blue = np.float32([200, 170, 130]) * rng.uniform(0.8, 1.0)
+        step = max(8.0, height * rng.uniform(0.5, 1.1))
+        for at in np.arange(rng.uniform(0, step), max(HEIGHT, WIDTH), step):
+            cv2.line(page, (0, int(at)), (WIDTH - 1, int(at)), blue.tolist(), 1, cv2.LINE_AA)
+            cv2.line(page, (int(at), 0), (int(at), HEIGHT - 1), blue.tolist(), 1, cv2.LINE_AA)
     if holes and rng.random() < 0.25:  # spiral-bound: a column of punched holes down the left edge
         for y in range(int(rng.integers(10, 30)), HEIGHT, int(rng.integers(26, 36))):
             cv2.circle(page, (int(rng.integers(8, 14)), y), int(rng.integers(4, 7)), [40, 40, 40], -1, cv2.LINE_AA)
@@ -177,14 +183,17 @@ def _separate(rng, ink, x_end: float, y: float, height: float, pen: float, kind:
     return before + height * rng.uniform(0.4, 0.8)
 
 
-def write_page(mnist: Mnist, lines, height: float = 60.0, pen: float = 6.0, spacing: float = 0.15, separator: str = "gap", turn: float = 0.0, seed: int = 0) -> Scene:
+def write_page(
+    mnist: Mnist, lines, height: float = 60.0, pen: float = 6.0, spacing: float = 0.15, separator: str = "gap", turn: float = 0.0, paper: str = "white", seed: int = 0
+) -> Scene:
     """A page with exactly these numbers, for tests that need to know what is on it: `lines` of
     numbers of MNIST test indices, written `height` px tall with one `pen` (px), digits `spacing`
     heights apart (below zero they touch), numbers apart by `separator` ('gap', 'dash' or 'comma'),
-    the page turned `turn` degrees, photographed without shadows, thumbs or perspective."""
+    on `paper` (one of PAPERS, or "squared"; printed lines fall where they fall), the page turned `turn` degrees,
+    photographed without shadows, thumbs or perspective."""
     cv2 = require("cv2")
     rng = np.random.default_rng(seed)
-    page, _ = _paper(rng, "white", height, holes=False)
+    page, _ = _paper(rng, paper, height, holes=False)
     ink = np.zeros((HEIGHT, WIDTH), np.float32)
     written, y = [], max(MARGIN, (HEIGHT - 1.6 * height * len(lines)) / 2)  # centred: a turned page keeps it in view
     for line in lines:
@@ -302,7 +311,9 @@ def _inside(box) -> bool:
     return x >= 4 and y >= 4 and x + w <= WIDTH - 4 and y + h <= HEIGHT - 4
 
 
-def make_dataset(out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int] = (3, 12), seed: int = 0, video: bool = True) -> Path:
+def make_dataset(
+    out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int] = (3, 12), seed: int = 0, video: bool = True, papers: tuple[str, ...] = PAPERS
+) -> Path:
     """Write frame_NNNN.jpg images, labels.json and (optionally) digits.avi into `out_dir`.
 
     Digits come from the test split only. Returns the labels file. Each file is written to a
@@ -321,7 +332,7 @@ def make_dataset(out_dir, mnist: Mnist, frames: int = 40, digits: tuple[int, int
             if not writer.isOpened():
                 raise SourceError(f"this OpenCV cannot write {VIDEO_FOURCC} video to {video_tmp}")
         for index in range(frames):
-            scene = render_scene(rng, mnist, int(rng.integers(digits[0], digits[1] + 1)))
+            scene = render_scene(rng, mnist, int(rng.integers(digits[0], digits[1] + 1)), papers)
             name = f"frame_{index:04d}.jpg"
             write_atomic(out / name, cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
             if writer is not None:

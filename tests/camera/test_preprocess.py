@@ -111,6 +111,20 @@ def test_ruled_lines_are_erased_and_digits_on_them_kept(mnist):
     assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no rule left
 
 
+@pytest.mark.parametrize("step", [14, 21])
+def test_a_printed_grid_under_the_writing_is_not_ink(mnist, step):
+    """Squared paper filling the frame: a net of printed lines, denser than ruled lines and reaching every
+    edge, holds the digits in it. The digits are ink, the grid is not."""
+    page, spots = _page(mnist)
+    for at in range(5, 640, step):
+        cv2.line(page, (0, at), (639, at), 150, 1, cv2.LINE_AA)
+        cv2.line(page, (at, 0), (at, 479), 150, 1, cv2.LINE_AA)
+    page = cv2.GaussianBlur(page, (0, 0), 0.7)  # as a lens draws a printed line
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no net of lines left
+
+
 def test_a_blank_frame_an_overexposed_and_a_black_one_have_no_ink():
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(200, 3, (480, 640, 3)), 0, 255).astype(np.uint8)  # paper texture and sensor noise only

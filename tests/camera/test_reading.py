@@ -69,6 +69,12 @@ def test_small_writing_is_read_at_twice_the_size(mnist, clear, camera_cnn_int8, 
         assert abs(x - truth.box[0]) <= 3 and abs(y - truth.box[1]) <= 3 and h <= 2 * truth.box[3]
 
 
+def test_writing_on_squared_paper_is_read_and_the_grid_is_not(mnist, clear, camera_cnn_int8, tmp_path):
+    # A printed grid of a square or so per digit: most of the ink on the page, every digit caught in its net.
+    scene = _page(mnist, clear, "305 81/2749", height=40, pen=2.5, paper="squared", seed=2)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "305 81\n2749"
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
