@@ -203,14 +203,15 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     half = np.ascontiguousarray(contrast[::2, ::2])
     count, labels, stats = components((half > config.floor).astype(np.uint8))
     writing = _writing(stats, half.shape, config)
-    if not writing.any() or _percentile_95(half, writing[labels]) < config.min_ink:
+    hist = _histogram(half, writing[labels])
+    if _quantile(hist, 0.95) < config.min_ink:
         x, y, w, h, area = stats.T
         height, width = half.shape
         writing = (area < NET_FILL * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
         writing[0] = False
         if not writing.any():
             return 0.0
-    hist = _histogram(half, writing[labels])
+        hist = _histogram(half, writing[labels])
     split = _otsu_split(hist)
     if split is not None:
         _, labels, stats = components((half > split).astype(np.uint8))
