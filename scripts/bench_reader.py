@@ -363,7 +363,8 @@ def readme_table(*records, markdown: bool = True) -> str:
     from edge_mnist.table import Column, render
 
     reading = [r for r in records if "photos" in r]
-    timed = [r for r in records if "timing" in r][-1]
+    timed = [r for r in records if "timing" in r]
+    cpu = sorted(r["timing"]["cpu_median_ms"] for r in timed)
 
     def each(get) -> str:
         return " / ".join(get(r) for r in reading)
@@ -372,7 +373,6 @@ def readme_table(*records, markdown: bool = True) -> str:
         return "met" if met else "not met"
 
     seeds = each(lambda r: str((r.get("training") or {}).get("seed", "?")))
-    t = timed["timing"]
     rows = [
         ("`cnn-camera` int8 on the MNIST test set, seeds " + seeds, each(lambda r: f"{r['model_accuracy']:.2%}")),
         ("camera reader, the 9 development photos (tuned on them): digits in order, extra, numbers exact",
@@ -383,11 +383,14 @@ def readme_table(*records, markdown: bool = True) -> str:
          each(lambda r: f"{r['generated']['recall']:.1%}") + ", " + each(lambda r: f"{r['generated']['accuracy']:.1%}") + ", "
          + each(lambda r: f"{r['generated']['numbers_exact']:.1%}")
          + f" (targets 98%, 98%, 95%: {verdict(all(r['generated']['recall'] >= 0.98 and r['generated']['accuracy'] >= 0.98 and r['generated']['numbers_exact'] >= 0.95 for r in reading))})"),
+        *[("camera reader, the same on squared paper: recall, accuracy, numbers exact",
+           each(lambda r: f"{r['squared']['recall']:.1%}") + ", " + each(lambda r: f"{r['squared']['accuracy']:.1%}") + ", "
+           + each(lambda r: f"{r['squared']['numbers_exact']:.1%}") + " (no target)")] * all("squared" in r for r in reading),
         ("camera reader, 640x480 frame with ten digits, one core",
-         f"{t['cpu_median_ms']:.2f} ms CPU time, median (target 5 ms: {verdict(t['cpu_median_ms'] <= TARGET_MS)})"),
+         f"{cpu[0]:.2f}-{cpu[-1]:.2f} ms CPU time, median of each of {len(cpu)} runs (target 5 ms: {verdict(cpu[-1] <= TARGET_MS)})"),
     ]
     dates = sorted({r["date"][:10] for r in records})
-    columns = [Column("what", lambda row: row[0]), Column("figure", lambda row: row[1]), Column("measured on", lambda row: f"{timed['machine']['cpu']}, {timed['machine']['cores']} cores, {' and '.join(dates)}")]
+    columns = [Column("what", lambda row: row[0]), Column("figure", lambda row: row[1]), Column("measured on", lambda row: f"{timed[0]['machine']['cpu']}, {timed[0]['machine']['cores']} cores, {' and '.join(dates)}")]
     return render(columns, rows, markdown)
 
 
