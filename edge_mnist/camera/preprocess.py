@@ -85,6 +85,35 @@ def working_gray(frame: np.ndarray, max_side: int, zoom: int = 1) -> tuple[np.nd
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_CUBIC), scale
 
 
+def dark_on_light(gray: np.ndarray) -> np.ndarray:
+    """The gray frame as dark writing on light paper: inverted where its thin strokes are light on dark
+    (chalk on a board, a digit drawn white on black as MNIST stores them, a lit screen).
+
+    On a quarter-size copy: the ground must be dark (the frame's median in the lowest quarter of its
+    range: a page of paper on a dark desk still fills most of a photo of it, and the paper between
+    ruled lines in a shadow is mid-grey), and strokes narrower than 36 px that are lighter than their
+    surroundings (a top-hat) must be about as many as the darker ones (a black-hat, which counts the
+    dark holes of light loops and the gaps between light digits too); a sheet of paper on a dark desk
+    is wider than 36 px, so it is no light stroke.
+    """
+    cv2 = require("cv2")
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
+    low, middle, high = (_quantile(hist, q) for q in (0.02, 0.5, 0.98))
+    if middle - low >= DARK_GROUND * (high - low):
+        return gray
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    dark = cv2.countNonZero(cv2.threshold(cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel), STROKE_CONTRAST, 255, cv2.THRESH_BINARY)[1])
+    light = cv2.countNonZero(cv2.threshold(cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel), STROKE_CONTRAST, 255, cv2.THRESH_BINARY)[1])
+    return cv2.bitwise_not(gray) if light > LIGHT_SHARE * dark else gray
+
+
+STROKE_CONTRAST = 60  # gray levels a stroke stands out from its surroundings by, to be weighed
+LIGHT_SHARE = 0.8  # light strokes against dark ones, on a dark ground (white digits on black: about 1 to 2.5)
+DARK_GROUND = 0.25  # share of the frame's range its median may sit above the darkest, for a dark ground
+
+
 def contrast_map(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
     """uint8: 255 * (paper - pixel) / paper, the paper's brightness estimated locally."""
     cv2 = require("cv2")
@@ -102,6 +131,7 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     """The ink of a frame; `zoom` 2 reads it at twice the working size (sizes in pixels scale with it)."""
     cv2 = require("cv2")
     gray, scale = working_gray(frame, config.max_side, zoom)
+    gray = dark_on_light(gray)
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
         strong, level = mask, 255.0

@@ -75,6 +75,13 @@ def test_writing_on_squared_paper_is_read_and_the_grid_is_not(mnist, clear, came
     assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "305 81\n2749"
 
 
+def test_light_writing_on_a_dark_ground_is_read(mnist, clear, camera_cnn_int8, tmp_path):
+    # Chalk on a board, or digits drawn white on black as MNIST stores them.
+    scene = _page(mnist, clear, "52 807/196", height=60, pen=5)
+    inverted = type(scene)(255 - scene.image, scene.lines)
+    assert _read(inverted, camera_cnn_int8, tmp_path)["text"] == "52 807\n196"
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
