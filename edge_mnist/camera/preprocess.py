@@ -75,14 +75,19 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def working_gray(frame: np.ndarray, max_side: int, zoom: int = 1) -> tuple[np.ndarray, float]:
-    """Gray at most `max_side` pixels on its longer side, `zoom` times that, and the factor back to frame pixels."""
+    """Gray at most `max_side` pixels on its longer side (at least MIN_SIDE: a thumbnail, or a 28x28
+    MNIST image, is enlarged), `zoom` times that, and the factor back to frame pixels."""
     cv2 = require("cv2")
     gray = to_gray(frame)
-    scale = max(max(gray.shape) / max_side, 1.0) / zoom
+    longest = max(gray.shape)
+    scale = longest / (min(max(longest, MIN_SIDE), max_side) * zoom)
     if scale == 1.0:
         return gray, 1.0
     size = (max(1, round(gray.shape[1] / scale)), max(1, round(gray.shape[0] / scale)))
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_CUBIC), scale
+
+
+MIN_SIDE = 256  # working pixels on the longer side, at least: the ink's measures need room
 
 
 def dark_on_light(gray: np.ndarray) -> np.ndarray:

@@ -82,6 +82,16 @@ def test_light_writing_on_a_dark_ground_is_read(mnist, clear, camera_cnn_int8, t
     assert _read(inverted, camera_cnn_int8, tmp_path)["text"] == "52 807\n196"
 
 
+def test_mnist_images_as_stored_are_read(mnist, clear, camera_cnn_int8, tmp_path):
+    # 28x28, white on black: what many try first with an MNIST toolkit.
+    for digit, index in clear.items():
+        path = tmp_path / f"{digit}.png"
+        cv2.imwrite(str(path), mnist.x_test[index])
+        result = CliRunner().invoke(cli, ["read", str(path), "--model", str(camera_cnn_int8), "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["text"] == str(digit)
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
