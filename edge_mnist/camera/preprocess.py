@@ -49,7 +49,7 @@ class PreprocessConfig:
 class Ink:
     """The ink of one frame at working scale: a mask, its connected pieces, and the scale back to the frame."""
 
-    scale: float  # frame pixels per working pixel (0.5 for small writing read at twice the size)
+    scale: float  # frame pixels per working pixel (under 1 where a small frame, or small writing, was enlarged)
     mask: np.ndarray  # uint8, 255 = ink, ruled lines erased
     labels: np.ndarray  # int32 label of each pixel's piece (0 = paper)
     boxes: np.ndarray  # (N, 4) int x, y, w, h of each kept piece
@@ -209,16 +209,14 @@ DARKER = 2.5  # ...and how many times darker the rest must be on average, for th
 
 def _otsu_split(hist: np.ndarray) -> int | None:
     """Otsu's level on a 256-bin histogram, if it splits off a dark minority from a faint majority; else None."""
-    total = hist.sum()
-    if total == 0:
+    count, moment = np.cumsum(hist), np.cumsum(hist * np.arange(256))
+    below, above = count[:-1], count[-1] - count[:-1]  # pixels at or under each level, and over it
+    if count[-1] == 0:
         return None
-    bins = np.arange(256, dtype=np.float64)
-    below, mass = np.cumsum(hist)[:-1], np.cumsum(hist * bins)[:-1]
-    above, mass_above = total - below, mass[-1] + 255 * hist[-1] - mass
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = np.where((below > 0) & (above > 0), (mass / np.maximum(below, 1) - mass_above / np.maximum(above, 1)) ** 2 * below * above, 0)
-    split = int(np.argmax(between))
-    if below[split] < FAINT_MAJORITY * total or mass_above[split] / above[split] < DARKER * mass[split] / below[split]:
+    mean_below = moment[:-1] / np.maximum(below, 1)
+    mean_above = (moment[-1] - moment[:-1]) / np.maximum(above, 1)
+    split = int(np.argmax(below * above * (mean_above - mean_below) ** 2))
+    if below[split] < FAINT_MAJORITY * count[-1] or mean_above[split] < DARKER * mean_below[split]:
         return None
     return split
 
