@@ -90,11 +90,12 @@ def working_gray(frame: np.ndarray, max_side: int, zoom: int = 1) -> tuple[np.nd
 MIN_SIDE = 256  # working pixels on the longer side, at least: the ink's measures need room
 
 
-def dark_on_light(gray: np.ndarray) -> np.ndarray:
+def dark_on_light(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
     """The gray frame as dark writing on light paper: inverted where its thin strokes are light on dark
     (chalk on a board, a digit drawn white on black as MNIST stores them, a lit screen).
 
-    On a quarter-size copy: the ground must be dark (the frame's median in the lowest quarter of its
+    On a quarter-size copy (of the frame at zoom 1, so a re-read at twice the size decides the same
+    way, at the same cost): the ground must be dark (the frame's median in the lowest quarter of its
     range: a page of paper on a dark desk still fills most of a photo of it, and the paper between
     ruled lines in a shadow is mid-grey), and strokes narrower than 36 px that are lighter than their
     surroundings (a top-hat) must be about as many as the darker ones (a black-hat, which counts the
@@ -103,7 +104,7 @@ def dark_on_light(gray: np.ndarray) -> np.ndarray:
     """
     cv2 = require("cv2")
     h, w = gray.shape
-    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(gray, (max(1, w // (4 * zoom)), max(1, h // (4 * zoom))), interpolation=cv2.INTER_AREA)
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
     low, middle, high = (_quantile(hist, q) for q in (0.02, 0.5, 0.98))
     if middle - low >= DARK_GROUND * (high - low):
@@ -136,7 +137,7 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     """The ink of a frame; `zoom` 2 reads it at twice the working size (sizes in pixels scale with it)."""
     cv2 = require("cv2")
     gray, scale = working_gray(frame, config.max_side, zoom)
-    gray = dark_on_light(gray)
+    gray = dark_on_light(gray, zoom)
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
         strong, level = mask, 255.0
