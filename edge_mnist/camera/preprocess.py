@@ -1,8 +1,8 @@
 """From a camera frame to pieces of ink, and from a piece of ink to an MNIST-style 28x28 image.
 
 Ink is what is clearly darker than the paper around it. The paper's brightness is estimated
-locally (a max filter over a downscaled copy, wider than any stroke), so uneven light, shadows and
-tinted paper do not matter; a pixel's contrast is how much darker than its paper it is. Two levels
+locally (a closing over a quarter-size copy, wider than a pen's stroke; a frame with fatter strokes
+is read at half the size), so uneven light, shadows and tinted paper do not matter; a pixel's contrast is how much darker than its paper it is. Two levels
 decide what is ink (hysteresis): a low one gives a stroke its whole shape, thin and faint parts
 included, and a piece of ink is kept only if enough of it reaches a high one, set relative to the
 darkest writing on the page. Writing that shows through from the back of a thin page, pencil
@@ -17,7 +17,7 @@ first thickens a hairline or thins a marker stroke to MNIST's width.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -90,29 +90,35 @@ def working_gray(frame: np.ndarray, max_side: int, zoom: int = 1) -> tuple[np.nd
 MIN_SIDE = 256  # working pixels on the longer side, at least: the ink's measures need room
 
 
-def dark_on_light(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
-    """The gray frame as dark writing on light paper: inverted where its thin strokes are light on dark
-    (chalk on a board, a digit drawn white on black as MNIST stores them, a lit screen).
-
-    On a quarter-size copy (of the frame at zoom 1, so a re-read at twice the size decides the same
-    way, at the same cost): the ground must be dark (the frame's median in the lowest quarter of its
-    range: a page of paper on a dark desk still fills most of a photo of it, and the paper between
-    ruled lines in a shadow is mid-grey), and strokes narrower than 36 px that are lighter than their
-    surroundings (a top-hat) must be about as many as the darker ones (a black-hat, which counts the
-    dark holes of light loops and the gaps between light digits too); a sheet of paper on a dark desk
-    is wider than 36 px, so it is no light stroke.
-    """
+def quarter_size(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
+    """The gray frame at a quarter of its size at zoom 1 (so a re-read at twice the size measures the
+    paper and the polarity the same way, at the same cost): what the page-wide measures look at."""
     cv2 = require("cv2")
     h, w = gray.shape
-    small = cv2.resize(gray, (max(1, w // (4 * zoom)), max(1, h // (4 * zoom))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(gray, (max(1, w // (4 * zoom)), max(1, h // (4 * zoom))), interpolation=cv2.INTER_AREA)
+
+
+def dark_on_light(gray: np.ndarray, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gray frame and its quarter-size copy `small` as dark writing on light paper: inverted where
+    its thin strokes are light on dark (chalk on a board, a digit drawn white on black as MNIST stores
+    them, a lit screen).
+
+    Decided on the quarter-size copy: the ground must be dark (the frame's median in the lowest quarter
+    of its range: a page of paper on a dark desk still fills most of a photo of it, and the paper
+    between ruled lines in a shadow is mid-grey), and strokes narrower than 36 px that are lighter
+    than their surroundings (a top-hat) must be about as many as the darker ones (a black-hat, which
+    counts the dark holes of light loops and the gaps between light digits too); a sheet of paper on
+    a dark desk is wider than 36 px, so it is no light stroke.
+    """
+    cv2 = require("cv2")
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
     low, middle, high = (_quantile(hist, q) for q in (0.02, 0.5, 0.98))
     if middle - low >= DARK_GROUND * (high - low):
-        return gray
+        return gray, small
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
     dark = cv2.countNonZero(cv2.threshold(cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel), STROKE_CONTRAST, 255, cv2.THRESH_BINARY)[1])
     light = cv2.countNonZero(cv2.threshold(cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel), STROKE_CONTRAST, 255, cv2.THRESH_BINARY)[1])
-    return cv2.bitwise_not(gray) if light > LIGHT_SHARE * dark else gray
+    return (cv2.bitwise_not(gray), cv2.bitwise_not(small)) if light > LIGHT_SHARE * dark else (gray, small)
 
 
 STROKE_CONTRAST = 60  # gray levels a stroke stands out from its surroundings by, to be weighed
@@ -120,29 +126,57 @@ LIGHT_SHARE = 0.8  # light strokes against dark ones, on a dark ground (white di
 DARK_GROUND = 0.25  # share of the frame's range its median may sit above the darkest, for a dark ground
 
 
-def contrast_map(gray: np.ndarray, zoom: int = 1) -> np.ndarray:
-    """uint8: 255 * (paper - pixel) / paper, the paper's brightness estimated locally."""
+def paper_of(small: np.ndarray) -> np.ndarray:
+    """The paper's brightness, at quarter size: a closing (max filter, then min filter) 9 px wide there,
+    36 px at full size, wider than a pen's stroke, so strokes vanish from it; and unlike a max filter
+    alone it follows the sharp edge of a shadow instead of spilling the lit side's brightness across it."""
+    cv2 = require("cv2")
+    return cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+
+
+def contrast_map(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """uint8: 255 * (paper - pixel) / paper, from the quarter-size `paper` (`paper_of`)."""
     cv2 = require("cv2")
     h, w = gray.shape
-    # A closing (max filter, then min filter) on a quarter-size copy (at zoom 1): 9 px there spans 36 px here,
-    # wider than a marker stroke, so strokes vanish from the estimate; and unlike a max filter alone it
-    # follows the sharp edge of a shadow instead of spilling the lit side's brightness across it.
-    small = cv2.resize(gray, (max(1, w // (4 * zoom)), max(1, h // (4 * zoom))), interpolation=cv2.INTER_AREA)
-    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.divide(cv2.subtract(paper, gray), paper, scale=255)
+
+
+def thick_strokes(small: np.ndarray, paper: np.ndarray) -> bool:
+    """Whether the frame holds strokes too wide for `paper_of` (36 px or more: a marker held close to
+    the camera), which the contrast would show hollow: dark pieces at least a digit's size for such a
+    stroke, away from the frame's edge (a shadow cast from outside the frame reaches it), that hold a
+    stretch a closing at an eighth of the size (reaching 72 px) fills and the quarter-size `paper` does
+    not. (The desk just beyond a page's edge is such a stretch too, but a sliver.)"""
+    cv2 = require("cv2")
+    h, w = small.shape
+    eighth = cv2.resize(small, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(paper_of(eighth), (w, h), interpolation=cv2.INTER_LINEAR)
+    dark = cv2.threshold(cv2.divide(cv2.subtract(coarse, small), coarse, scale=255), STROKE_CONTRAST, 255, cv2.THRESH_BINARY)[1]
+    missed = cv2.divide(cv2.subtract(coarse, paper), coarse, scale=255) > STROKE_CONTRAST
+    count, labels, stats = components(dark)
+    wide = np.bincount(labels[missed], minlength=count)
+    digit_sized = (stats[:, 2] >= THICK_STROKE) & (stats[:, 3] >= 2 * THICK_STROKE)
+    return bool((_inside(stats, w, h) & digit_sized & (wide >= THICK_STROKE**2 // 4))[1:].any())
+
+
+THICK_STROKE = 9  # quarter-size pixels: 36 px at full size, the widest stroke `paper_of` removes
 
 
 def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), zoom: int = 1) -> Ink:
     """The ink of a frame; `zoom` 2 reads it at twice the working size (sizes in pixels scale with it)."""
     cv2 = require("cv2")
     gray, scale = working_gray(frame, config.max_side, zoom)
-    gray = dark_on_light(gray, zoom)
+    gray, small = dark_on_light(gray, quarter_size(gray, zoom))
+    paper = paper_of(small)
+    if zoom == 1 and max(gray.shape) // 2 >= MIN_SIDE and thick_strokes(small, paper):
+        # Read at half the size, where the strokes are half as wide (and again, for wider ones).
+        return find_ink(frame, replace(config, max_side=max(gray.shape) // 2))
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
         strong, level = mask, 255.0
     else:
-        contrast = contrast_map(gray, zoom)
+        contrast = contrast_map(gray, paper)
         level = _ink_level(contrast, config)
         if level < config.min_ink:
             empty = np.zeros(gray.shape, np.uint8)
@@ -242,6 +276,9 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
         x, y, w, h, area = stats.T
         height, width = half.shape
         writing = (area < NET_FILL * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
+        if not writing[1:].any():
+            # Nothing but solid marks inside the frame: they are the writing (a fat marker's digits).
+            writing = _inside(stats, width, height) & (area >= 2 * config.min_area)
         writing[0] = False
         if not writing.any():
             return 0.0

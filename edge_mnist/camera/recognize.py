@@ -213,12 +213,20 @@ def _rows_of_writing(boxes: list[Box], box: Box, cut: int, typical: float) -> bo
 
 
 def _blob(ink: Ink, ids: list[int], box: Box, area: int) -> bool:
-    """A solid round mark (a big dot, a punched hole): its "stroke" is as wide as half its size. A digit,
-    even from a marker, is strokes with paper between them."""
+    """A solid round mark (a big dot, a punched hole): its "stroke" is as wide as half its size, and it
+    is convex. A digit, even from a fat marker that leaves little paper between its strokes, has bays."""
+    cv2 = require("cv2")
     x, y, w, h = box
     if area < 0.65 * w * h or not 0.75 < w / h < 1.33:
         return False
-    return stroke_width(piece_mask(ink, ids, box)) > 0.4 * min(w, h)
+    mask = piece_mask(ink, ids, box)
+    if stroke_width(mask) <= 0.4 * min(w, h):
+        return False
+    hull = cv2.convexHull(np.concatenate(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]))
+    return area >= SOLID * cv2.contourArea(hull)
+
+
+SOLID = 0.9  # a dot fills its convex hull (a drawn disc: 0.95 and more); a fat marker's 3, 4, 5 or 7 leaves bays
 
 
 def _tight(image: np.ndarray) -> np.ndarray | None:

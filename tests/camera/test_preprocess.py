@@ -147,3 +147,31 @@ def test_zoom_reads_at_twice_the_size_and_keeps_the_way_back_to_the_frame(mnist)
     assert zoomed.mask.shape == (2 * frame.shape[0], 2 * frame.shape[1]) and zoomed.scale == 0.5 and zoomed.zoom == 2
     assert len(zoomed.boxes) == len(ink.boxes) == 3
     assert np.abs(zoomed.boxes * zoomed.scale - ink.boxes).max() <= 1.5  # the same pieces, back in frame pixels
+
+
+def _marker_page(mnist, pen, shadow=False):
+    """Two MNIST test digits redrawn 190 px tall with a round pen `pen` px wide (a marker held close)."""
+    from edge_mnist.camera.synth import write_page
+
+    scene = write_page(mnist, [[[3, 2]]], height=190, pen=pen, spacing=0.3)
+    frame = scene.image.astype(np.float32)
+    if shadow:  # a hard shadow across the page, from the top edge to the bottom one
+        yy, xx = np.mgrid[0:480, 0:640]
+        frame[xx < 200 + yy // 3] *= 0.55
+    return np.clip(frame, 0, 255).astype(np.uint8), scene
+
+
+def test_strokes_wider_than_the_paper_estimate_are_read_whole_at_half_size(mnist):
+    frame, scene = _marker_page(mnist, pen=42)  # strokes wider than the 36 px the paper estimate reaches
+    ink = find_ink(frame)
+    assert ink.scale == 2.0  # read at half the size...
+    assert len(ink.boxes) == 2  # ...one solid piece per digit, not the hollow outlines of its strokes
+    for box, truth in zip(sorted(map(tuple, ink.boxes * ink.scale)), scene.truths):
+        assert abs(box[0] - truth.box[0]) <= 6 and abs(box[3] - truth.box[3]) <= 12
+
+
+@pytest.mark.parametrize("pen, shadow", [(3, False), (10, False), (3, True)])
+def test_pens_the_paper_estimate_reaches_and_a_hard_shadow_are_read_at_full_size(mnist, pen, shadow):
+    frame, _ = _marker_page(mnist, pen=pen, shadow=shadow)
+    ink = find_ink(frame)
+    assert ink.scale == 1.0 and len(ink.boxes) == 2
