@@ -415,18 +415,18 @@ def readme_table(*records, markdown: bool = True) -> str:
          each(lambda r: f"{r['photos']['read_in_order']:.1%}") + ", " + each(lambda r: str(r["photos"]["extra"])) + " of "
          + str(reading[0]["photos"]["digits"]) + ", " + each(lambda r: f"{r['photos']['numbers_exact']:.1%}")
          + f" (targets 95%, 2%, 85%: {verdict(all(r['photos']['read_in_order'] >= 0.95 and r['photos']['extra_rate'] <= 0.02 and r['photos']['numbers_exact'] >= 0.85 for r in reading))})"),
-        (f"camera reader, hard generated photos (generator seeds {', '.join(sorted({str(r['generated']['seed']) for r in generated}))}; "
+        (f"camera reader, hard generated photos (generator seeds {', '.join(str(s) for s in sorted({r['generated']['seed'] for r in generated}))}; "
          f"model seeds {', '.join(sorted({str((r.get('training') or {}).get('seed', '?')) for r in generated}))}): recall, accuracy, numbers exact, lowest-highest",
          ", ".join(spread(lambda r: r["generated"][key]) for key in ("recall", "accuracy", "numbers_exact"))
          + f" (targets 98%, 98%, 95%: {verdict(all(r['generated']['recall'] >= 0.98 and r['generated']['accuracy'] >= 0.98 and r['generated']['numbers_exact'] >= 0.95 for r in generated))})"),
     ]
-    if all("markers" in r for r in reading):
-        rows.append(("camera reader, big digits in a fat marker (strokes a sixth to a third of their height): digits in order, numbers exact",
-                     each(lambda r: f"{r['markers']['read_in_order']:.1%}") + ", " + each(lambda r: f"{r['markers']['numbers_exact']:.1%}") + " (no target)"))
     if all("squared" in r for r in reading):
         rows.append(("camera reader, the same on squared paper: recall, accuracy, numbers exact",
                      each(lambda r: f"{r['squared']['recall']:.1%}") + ", " + each(lambda r: f"{r['squared']['accuracy']:.1%}") + ", "
                      + each(lambda r: f"{r['squared']['numbers_exact']:.1%}") + " (no target)"))
+    if all("markers" in r for r in reading):
+        rows.append(("camera reader, big digits in a fat marker (strokes a sixth to a third of their height): digits in order, numbers exact",
+                     each(lambda r: f"{r['markers']['read_in_order']:.1%}") + ", " + each(lambda r: f"{r['markers']['numbers_exact']:.1%}") + " (no target)"))
     rows.append(("camera reader, 640x480 frame with ten digits, one core",
                  f"{cpu[0]:.2f}-{cpu[-1]:.2f} ms CPU time, median of each of {len(cpu)} runs (target 5 ms: {verdict(cpu[-1] <= TARGET_MS)})"))
     dates = sorted({r["date"][:10] for r in records})
