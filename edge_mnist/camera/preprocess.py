@@ -196,8 +196,31 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     x, y, w, h, area = stats.T
     keep = (area >= config.min_area * zoom**2) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
     keep[0] = False  # the paper
+    keep &= ~_printed_frames(labels, stats, keep, zoom)
     ids = np.nonzero(keep)[0]
     return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom)
+
+
+def _printed_frames(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, zoom: int) -> np.ndarray:
+    """Which kept pieces are printed boxes around the writing (a form's boxes, one or a comb of them):
+    thin outlines whose ink runs along all four sides of their box and that hold a piece of writing of
+    their own height's scale inside. The writing in them is read; the boxes would be read as 1s and 0s."""
+    x, y, w, h, area = stats.T
+    outline = keep & (w >= FRAME_MIN * zoom) & (h >= FRAME_MIN * zoom) & (area < 0.3 * w * h)
+    frames = np.zeros(len(stats), bool)
+    inner = np.nonzero(keep & (h >= FRAME_MIN * zoom // 2))[0]
+    for i in np.nonzero(outline)[0]:
+        held = (x[inner] > x[i]) & (y[inner] > y[i]) & (x[inner] + w[inner] < x[i] + w[i]) & (y[inner] + h[inner] < y[i] + h[i]) & (h[inner] >= 0.35 * h[i])
+        if not held.any():
+            continue
+        piece = labels[y[i] : y[i] + h[i], x[i] : x[i] + w[i]] == i
+        band = max(2, int(0.2 * min(w[i], h[i])))
+        sides = (piece[:band].any(axis=0).mean(), piece[-band:].any(axis=0).mean(), piece[:, :band].any(axis=1).mean(), piece[:, -band:].any(axis=1).mean())
+        frames[i] = min(sides) >= 0.8
+    return frames
+
+
+FRAME_MIN = 16  # working pixels at zoom 1: a printed box is at least this wide and tall
 
 
 def _inside(stats: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -175,3 +175,16 @@ def test_pens_the_paper_estimate_reaches_and_a_hard_shadow_are_read_at_full_size
     frame, _ = _marker_page(mnist, pen=pen, shadow=shadow)
     ink = find_ink(frame)
     assert ink.scale == 1.0 and len(ink.boxes) == 2
+
+
+def test_printed_boxes_around_the_digits_are_not_ink(mnist):
+    """A form: each digit written in a printed box of its own, the page a little turned. The digits
+    are ink; the boxes (which would be read as 1s and 0s) are not."""
+    page, spots = _page(mnist)
+    for x, y in spots:
+        cv2.rectangle(page, (x - 10, y - 10), (x + 84 + 10, y + 84 + 10), 70, 2)
+    frame = np.clip(page, 0, 255).astype(np.uint8)
+    for turn in (0, 5):
+        turned = cv2.warpAffine(frame, cv2.getRotationMatrix2D((320, 240), turn, 1.0), (640, 480), borderMode=cv2.BORDER_REPLICATE)
+        ink = find_ink(turned)
+        assert len(ink.boxes) == 3 and max(ink.boxes[:, 3]) < 90  # the digits alone, not their 104 px boxes

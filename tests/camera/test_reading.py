@@ -72,6 +72,14 @@ def test_a_fat_markers_digits_held_close_are_found_whole(mnist, clear, camera_cn
         assert x <= cx <= x + w and y <= cy <= y + h
 
 
+def test_digits_written_in_the_printed_boxes_of_a_form_are_read_and_the_boxes_are_not(mnist, clear, camera_cnn_int8, tmp_path):
+    scene = _page(mnist, clear, "3052", height=60, pen=5, spacing=0.6)
+    for truth in scene.truths:
+        x, y, w, h = truth.box
+        cv2.rectangle(scene.image, (x - 10, y - 10), (x + w + 10, y + h + 10), (70, 70, 70), 2, cv2.LINE_AA)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "3052"
+
+
 def test_small_writing_is_read_at_twice_the_size(mnist, clear, camera_cnn_int8, tmp_path):
     # 16 px digits in a 1.5 px pen: at the frame's own size their strokes and gaps are a pixel or two.
     scene = _page(mnist, clear, "38 52/7604/19", height=16, pen=1.5, spacing=0.3)
