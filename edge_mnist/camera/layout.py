@@ -41,12 +41,16 @@ def group_pieces(boxes: np.ndarray) -> list[list[int]]:
     narrow = np.minimum(w[:, None], w[None, :])
     short, tall = np.minimum(h[:, None], h[None, :]), np.maximum(h[:, None], h[None, :])
     union_h = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
+    # A line drawn under (or over) a number is shorter than its digits but wider than one and a half of
+    # their heights (a digit's flag or a broken-off stroke is narrower), and belongs to none of them.
+    width_short = np.where(h[:, None] <= h[None, :], w[:, None], w[None, :])
     join = (
         (overlap_x >= 0.4 * narrow)
         & (overlap_y >= -0.35 * tall)  # close vertically
         # one clearly smaller (a flag, a fragment), or stacked with little side-by-side overlap
         & ((short < 0.5 * tall) | (overlap_y <= 0.3 * short))
         & ((union_h <= 1.5 * tall) | (short < 0.3 * tall))
+        & (width_short <= 1.5 * tall)
     )
     parent = list(range(n))
 

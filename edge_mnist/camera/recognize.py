@@ -36,6 +36,7 @@ SPLIT_WIDTH = 0.7  # glyphs wider than this many line heights may be two or more
 SURE = 0.97  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
 DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
 SMALL_WRITING = 24  # working pixels: digits shorter than this are read again at twice the size
+UNDERLINE = 1.5  # line heights: a flat mark wider than this underlines digits (a dash is shorter than one)
 CHUNK = 8  # classifier batch size
 MAX_CROPS = 400  # classifier inputs per frame at most: a frame of noise costs bounded time
 
@@ -579,6 +580,8 @@ def _assign_marks(small: list[Box], lines: list[_Line]) -> None:
             below = cy - (nearest[1] + math.tan(line.angle) * (cx - nearest[0]))  # from the line's centre, down
             if abs(below) > 0.7 * line.height:
                 continue
+            if box[2] > UNDERLINE * line.height:
+                break  # a line under (or over) the number, not a dash between two
             if box[2] >= 1.5 * box[3] or below >= 0.2 * line.height:
                 line.marks.append(box)
             break

@@ -65,3 +65,11 @@ def test_pieces_stacked_in_one_digit_join_and_digits_side_by_side_do_not():
     pair = [(300, 100, 30, 50), (334, 102, 30, 50)]  # two digits close side by side
     groups = group_pieces(np.array([five_body, five_flag, seven, one_under_its_bar, *pair]))
     assert sorted(sorted(g) for g in groups) == [[0, 1], [2], [3], [4], [5]]
+
+
+def test_a_line_under_a_number_joins_none_of_its_digits():
+    digits = [(100, 100, 30, 50), (140, 102, 30, 50), (180, 100, 30, 50)]
+    underline = (90, 158, 130, 4)  # below the digits, wider than one and a half of their heights
+    flag = (104, 92, 30, 6)  # a broken-off stroke over the first digit still joins it
+    groups = group_pieces(np.array([*digits, underline, flag]))
+    assert sorted(sorted(g) for g in groups) == [[0, 4], [1], [2], [3]]

@@ -80,6 +80,15 @@ def test_digits_written_in_the_printed_boxes_of_a_form_are_read_and_the_boxes_ar
     assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "3052"
 
 
+def test_an_underlined_number_is_read_and_its_line_is_no_separator(mnist, clear, camera_cnn_int8, tmp_path):
+    scene = _page(mnist, clear, "4071 28", height=60, pen=5, spacing=0.15)
+    first = scene.lines[0][0]  # the line drawn under the first number, apart from its digits
+    x0, x1 = first[0].box[0] - 15, first[-1].box[0] + first[-1].box[2] + 15
+    y = max(t.box[1] + t.box[3] for t in first) + 8
+    cv2.line(scene.image, (x0, y), (x1, y), (60, 60, 60), 2, cv2.LINE_AA)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "4071 28"
+
+
 def test_small_writing_is_read_at_twice_the_size(mnist, clear, camera_cnn_int8, tmp_path):
     # 16 px digits in a 1.5 px pen: at the frame's own size their strokes and gaps are a pixel or two.
     scene = _page(mnist, clear, "38 52/7604/19", height=16, pen=1.5, spacing=0.3)
