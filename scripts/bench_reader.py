@@ -1,7 +1,7 @@
 """How well and how fast the camera reader reads handwriting: generated photos, real photos, one core.
 
     python scripts/bench_reader.py --model artifacts/cnn-camera/cnn-camera.int8.tflite
-        [--frames 200 --seed 7] [--photos ../shared/photos] [--markers 60] [--forms 40] [--timing-frames 100 --passes 5]
+        [--frames 200 --seed 7] [--photos ../shared/photos] [--markers 60] [--forms 40] [--underlined 40] [--timing-frames 100 --passes 5]
         [--soak N] [--stroke-stats] [--json reader.json]
 
 Hard generator (edge_mnist.camera.synth, MNIST test digits only): `--frames` seeded photos of
@@ -15,6 +15,9 @@ strokes far wider than the hard generator's): digits read in order, extra digits
 
 Forms (`--forms N`): N seeded pages of one number of 3-5 MNIST test digits, 40-80 px tall, each digit
 in a printed box of its own, the page turned up to 5 degrees: digits read in order, extra, numbers exact.
+
+Underlined numbers (`--underlined N`): N seeded pages of one number of 2-4 test digits, 35-70 px tall,
+with a line drawn under it (apart from the digits), the page turned up to 4 degrees.
 
 Real photos (`--photos DIR` with a truth.tsv of `file<TAB>truth`, lines separated by '/', numbers
 by a space): per photo and in total, the share of digits read in reading order, extra digits, and
@@ -89,48 +92,81 @@ def generated(recognizer, folder: Path) -> dict:
     }
 
 
-def markers(recognizer, mnist, pages: int, seed: int) -> dict:
-    from edge_mnist.camera.synth import write_page
-
+def _pages(recognizer, pages: int, seed: int, page) -> dict:
+    """Read `pages` pages drawn by `page(rng, n)` -> (image, truth text), or None to draw again."""
     rng = np.random.default_rng(seed)
     total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
     while written < pages:
-        height = float(np.exp(rng.uniform(np.log(80), np.log(260))))
-        picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(1, 4)))]
-        try:
-            scene = write_page(mnist, [[picks]], height=height, pen=height * rng.uniform(1 / 6, 1 / 3), spacing=0.2, seed=written)
-        except ValueError:  # too wide for the frame at this height: draw again
+        drawn = page(rng, written)
+        if drawn is None:
             continue
-        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "marker", scene.image)).text, scene.text)
+        image, truth = drawn
+        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", image)).text, truth)
         written += 1
     return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
             "numbers": total.numbers, "numbers_exact": total.numbers_rate}
+
+
+def _number(mnist, rng, n: int, digits: tuple[int, int], height: float, pen: float, spacing: float):
+    """One number of test digits written on a page, or None where it does not fit at this height."""
+    from edge_mnist.camera.synth import write_page
+
+    picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(digits[0], digits[1] + 1)))]
+    try:
+        return write_page(mnist, [[picks]], height=height, pen=pen, spacing=spacing, seed=n)
+    except ValueError:
+        return None
+
+
+def markers(recognizer, mnist, pages: int, seed: int) -> dict:
+    def page(rng, n):
+        height = float(np.exp(rng.uniform(np.log(80), np.log(260))))
+        scene = _number(mnist, rng, n, (1, 3), height, height * rng.uniform(1 / 6, 1 / 3), 0.2)
+        return scene and (scene.image, scene.text)
+
+    return _pages(recognizer, pages, seed, page)
 
 
 def forms(recognizer, mnist, pages: int, seed: int) -> dict:
     import cv2
 
-    from edge_mnist.camera.synth import write_page
-
-    rng = np.random.default_rng(seed)
-    total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
-    while written < pages:
+    def page(rng, n):
         height = float(rng.uniform(40, 80))
-        picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(3, 6)))]
-        try:
-            scene = write_page(mnist, [[picks]], height=height, pen=height / 15, spacing=0.6, seed=written)
-        except ValueError:  # too wide for the frame at this height: draw again
-            continue
+        scene = _number(mnist, rng, n, (3, 5), height, height / 15, 0.6)
+        if scene is None:
+            return None
         image, margin = scene.image.copy(), int(0.15 * height)
         for truth in scene.truths:
             x, y, w, h = truth.box
             cv2.rectangle(image, (x - margin, y - margin), (x + w + margin, y + h + margin), (70, 70, 70), 2, cv2.LINE_AA)
-        turn = cv2.getRotationMatrix2D((image.shape[1] / 2, image.shape[0] / 2), float(rng.uniform(-5, 5)), 1.0)
-        image = cv2.warpAffine(image, turn, image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
-        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "form", image)).text, scene.text)
-        written += 1
-    return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
-            "numbers": total.numbers, "numbers_exact": total.numbers_rate}
+        return _turned(image, rng.uniform(-5, 5)), scene.text
+
+    return _pages(recognizer, pages, seed, page)
+
+
+def underlined(recognizer, mnist, pages: int, seed: int) -> dict:
+    import cv2
+
+    def page(rng, n):
+        height = float(rng.uniform(35, 70))
+        scene = _number(mnist, rng, n, (2, 4), height, height / 15, 0.15)
+        if scene is None:
+            return None
+        boxes = [t.box for t in scene.truths]
+        y = max(b[1] + b[3] for b in boxes) + int(0.15 * height)
+        x0, x1 = boxes[0][0] - int(0.3 * height), boxes[-1][0] + boxes[-1][2] + int(0.3 * height)
+        image = scene.image.copy()
+        cv2.line(image, (x0, y), (x1, y), (60, 60, 60), 2, cv2.LINE_AA)
+        return _turned(image, rng.uniform(-4, 4)), scene.text
+
+    return _pages(recognizer, pages, seed, page)
+
+
+def _turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    import cv2
+
+    turn = cv2.getRotationMatrix2D((image.shape[1] / 2, image.shape[0] / 2), float(degrees), 1.0)
+    return cv2.warpAffine(image, turn, image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
 
 
 def _truths(folder: Path) -> list[dict]:
@@ -251,6 +287,7 @@ def main():
     parser.add_argument("--photos", type=Path, default=None)
     parser.add_argument("--markers", type=int, default=0, metavar="N", help="Also N pages of big digits written with a fat marker.")
     parser.add_argument("--forms", type=int, default=0, metavar="N", help="Also N pages of digits written in the printed boxes of a form.")
+    parser.add_argument("--underlined", type=int, default=0, metavar="N", help="Also N pages of an underlined number.")
     parser.add_argument("--perturb", action="store_true", help="Also read every photo resized, turned, blurred, recompressed, darker.")
     parser.add_argument("--timing-frames", type=int, default=100)
     parser.add_argument("--passes", type=int, default=5)
@@ -287,6 +324,8 @@ def main():
             report["markers"] = markers(recognizer, mnist, args.markers, args.seed)
         if args.forms:
             report["forms"] = forms(recognizer, mnist, args.forms, args.seed)
+        if args.underlined:
+            report["underlined"] = underlined(recognizer, mnist, args.underlined, args.seed)
         if args.photos:
             report["photos"] = {"folder": str(args.photos), **photos(recognizer, args.photos)}
             if args.perturb:
@@ -316,12 +355,10 @@ def main():
         g = report["squared"]
         print(f"generated photos on squared paper ({g['frames']} frames, {g['digits']} digits): recall {g['recall']:.2%}, accuracy {g['accuracy']:.2%}, "
               f"{g['extra']} extra; numbers exact {g['numbers_exact']:.2%}, read in order {g['read_in_order']:.2%}")
-    if "markers" in report:
-        m = report["markers"]
-        print(f"fat markers ({m['pages']} pages, {m['digits']} digits): read in order {m['read_in_order']:.2%}, {m['extra']} extra, numbers exact {m['numbers_exact']:.2%}")
-    if "forms" in report:
-        m = report["forms"]
-        print(f"forms ({m['pages']} pages, {m['digits']} digits in printed boxes): read in order {m['read_in_order']:.2%}, {m['extra']} extra, numbers exact {m['numbers_exact']:.2%}")
+    for key, what in (("markers", "fat markers"), ("forms", "digits in printed boxes"), ("underlined", "underlined numbers")):
+        if key in report:
+            m = report[key]
+            print(f"{what} ({m['pages']} pages, {m['digits']} digits): read in order {m['read_in_order']:.2%}, {m['extra']} extra, numbers exact {m['numbers_exact']:.2%}")
     if "photos" in report:
         p = report["photos"]
         for row in p["per_image"]:
@@ -378,6 +415,7 @@ def reading_table(*records, markdown: bool = True) -> str:
                 "squared_recall": r.get("squared", {}).get("recall"), "squared_numbers": r.get("squared", {}).get("numbers_exact"),
                 "marker_read": r.get("markers", {}).get("read_in_order"), "marker_numbers": r.get("markers", {}).get("numbers_exact"),
                 "form_read": r.get("forms", {}).get("read_in_order"), "form_numbers": r.get("forms", {}).get("numbers_exact"),
+                "under_read": r.get("underlined", {}).get("read_in_order"), "under_numbers": r.get("underlined", {}).get("numbers_exact"),
             }
         )
     columns = [
@@ -393,6 +431,8 @@ def reading_table(*records, markdown: bool = True) -> str:
         columns += [Column.of("marker_read", ".2%", title="fat marker: digits in order"), Column.of("marker_numbers", ".2%", title="numbers exact")]
     if any("forms" in r for r in records):
         columns += [Column.of("form_read", ".2%", title="forms: digits in order"), Column.of("form_numbers", ".2%", title="numbers exact")]
+    if any("underlined" in r for r in records):
+        columns += [Column.of("under_read", ".2%", title="underlined: digits in order"), Column.of("under_numbers", ".2%", title="numbers exact")]
     return render(columns, rows, markdown) + "\n\n" + "\n".join(f"- {_stamp(r)}" for r in records)
 
 
@@ -468,6 +508,9 @@ def readme_table(*records, markdown: bool = True) -> str:
     if all("forms" in r for r in reading):
         rows.append(("camera reader, digits in the printed boxes of a form, turned up to 5 degrees: digits in order, numbers exact",
                      each(lambda r: f"{r['forms']['read_in_order']:.1%}") + ", " + each(lambda r: f"{r['forms']['numbers_exact']:.1%}") + " (no target)"))
+    if all("underlined" in r for r in reading):
+        rows.append(("camera reader, a number with a line drawn under it: digits in order, numbers exact",
+                     each(lambda r: f"{r['underlined']['read_in_order']:.1%}") + ", " + each(lambda r: f"{r['underlined']['numbers_exact']:.1%}") + " (no target)"))
     rows.append(("camera reader, 640x480 frame with ten digits, one core",
                  f"{cpu[0]:.2f}-{cpu[-1]:.2f} ms CPU time, median of each of {len(cpu)} runs (target 5 ms: {verdict(cpu[-1] <= TARGET_MS)})"))
     dates = sorted({r["date"][:10] for r in records})
