@@ -185,6 +185,14 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
         strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     count, labels, stats = components(mask)
     height, width = mask.shape
+    # Printed boxes go before ruled lines are looked for: a comb of boxes is as long as a rule, and
+    # erasing its top and bottom would leave its dividers to be read as 1s.
+    candidates = (stats[:, 4] >= config.min_area * zoom**2) & _inside(stats, width, height)
+    candidates[0] = False
+    frames = np.nonzero(_printed_frames(labels, stats, candidates, zoom))[0]
+    if len(frames):
+        mask[np.isin(labels, frames)] = 0
+        count, labels, stats = components(mask)
     if _erase_rules(mask, labels, stats, config, zoom):
         count, labels, stats = components(mask)
         if config.threshold is Threshold.ADAPTIVE:
@@ -196,7 +204,6 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     x, y, w, h, area = stats.T
     keep = (area >= config.min_area * zoom**2) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
     keep[0] = False  # the paper
-    keep &= ~_printed_frames(labels, stats, keep, zoom)
     ids = np.nonzero(keep)[0]
     return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom)
 
@@ -214,9 +221,10 @@ def _printed_frames(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, zoo
         if not held.any():
             continue
         piece = labels[y[i] : y[i] + h[i], x[i] : x[i] + w[i]] == i
-        band = max(2, int(0.2 * min(w[i], h[i])))
+        band = max(2, int(0.3 * min(w[i], h[i])))  # a turned box's side runs across a band this deep
         sides = (piece[:band].any(axis=0).mean(), piece[-band:].any(axis=0).mean(), piece[:, :band].any(axis=1).mean(), piece[:, -band:].any(axis=1).mean())
-        frames[i] = min(sides) >= 0.8
+        # (A long comb turned a little has its end sides in fewer of its box's rows.)
+        frames[i] = min(sides[:2]) >= 0.8 and min(sides[2:]) >= 0.6
     return frames
 
 
