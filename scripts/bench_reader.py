@@ -14,7 +14,8 @@ written with a pen a sixth to a third of their height wide (a marker held close 
 strokes far wider than the hard generator's): digits read in order, extra digits, numbers exact.
 
 Forms (`--forms N`): N seeded pages of one number of 3-5 MNIST test digits, 40-80 px tall, each digit
-in a printed box of its own, the page turned up to 5 degrees: digits read in order, extra, numbers exact.
+in a printed box of its own (every other page a comb of boxes sharing their sides), the page turned up
+to 5 degrees: digits read in order, extra, numbers exact.
 
 Underlined numbers (`--underlined N`): N seeded pages of one number of 2-4 test digits, 35-70 px tall,
 with a line drawn under it (apart from the digits), the page turned up to 4 degrees.
@@ -136,9 +137,13 @@ def forms(recognizer, mnist, pages: int, seed: int) -> dict:
         if scene is None:
             return None
         image, margin = scene.image.copy(), int(0.15 * height)
-        for truth in scene.truths:
-            x, y, w, h = truth.box
-            cv2.rectangle(image, (x - margin, y - margin), (x + w + margin, y + h + margin), (70, 70, 70), 2, cv2.LINE_AA)
+        boxes = [(x - margin, y - margin, x + w + margin, y + h + margin) for x, y, w, h in (t.box for t in scene.truths)]
+        if n % 2:  # a comb: one top and one bottom line, a divider between neighbours
+            top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
+            edges = [boxes[0][0]] + [(a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])] + [boxes[-1][2]]
+            boxes = [(a, top, b, bottom) for a, b in zip(edges, edges[1:])]
+        for x0, y0, x1, y1 in boxes:
+            cv2.rectangle(image, (x0, y0), (x1, y1), (70, 70, 70), 2, cv2.LINE_AA)
         return _turned(image, rng.uniform(-5, 5)), scene.text
 
     return _pages(recognizer, pages, seed, page)
