@@ -93,78 +93,63 @@ def generated(recognizer, folder: Path) -> dict:
     }
 
 
-def _pages(recognizer, pages: int, seed: int, page) -> dict:
-    """Read `pages` pages drawn by `page(rng, n)` -> (image, truth text), or None to draw again."""
+def _pages(recognizer, mnist, pages: int, seed: int, digits, height, pen, spacing: float, draw=None, turn: float = 0.0) -> dict:
+    """Read `pages` pages of one number of `digits` (min, max) test digits, `height(rng)` px tall in a
+    `pen(rng, height)` px pen, `spacing` heights apart; `draw(image, scene, height)` adds to the page
+    what the bench is about, and the page is then turned up to `turn` degrees either way."""
+    from edge_mnist.camera.synth import write_page
+
     rng = np.random.default_rng(seed)
     total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
     while written < pages:
-        drawn = page(rng, written)
-        if drawn is None:
+        size = height(rng)
+        width = pen(rng, size)
+        picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(digits[0], digits[1] + 1)))]
+        try:
+            scene = write_page(mnist, [[picks]], height=size, pen=width, spacing=spacing, seed=written)
+        except ValueError:  # too wide for the frame at this height: draw again
             continue
-        image, truth = drawn
-        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", image)).text, truth)
+        image = scene.image
+        if draw is not None:
+            image = scene.image.copy()
+            draw(image, scene, size, written)
+            image = _turned(image, rng.uniform(-turn, turn))
+        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", image)).text, scene.text)
         written += 1
     return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
             "numbers": total.numbers, "numbers_exact": total.numbers_rate}
 
 
-def _number(mnist, rng, n: int, digits: tuple[int, int], height: float, pen: float, spacing: float):
-    """One number of test digits written on a page, or None where it does not fit at this height."""
-    from edge_mnist.camera.synth import write_page
-
-    picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(digits[0], digits[1] + 1)))]
-    try:
-        return write_page(mnist, [[picks]], height=height, pen=pen, spacing=spacing, seed=n)
-    except ValueError:
-        return None
-
-
 def markers(recognizer, mnist, pages: int, seed: int) -> dict:
-    def page(rng, n):
-        height = float(np.exp(rng.uniform(np.log(80), np.log(260))))
-        scene = _number(mnist, rng, n, (1, 3), height, height * rng.uniform(1 / 6, 1 / 3), 0.2)
-        return scene and (scene.image, scene.text)
-
-    return _pages(recognizer, pages, seed, page)
+    return _pages(recognizer, mnist, pages, seed, (1, 3), lambda rng: float(np.exp(rng.uniform(np.log(80), np.log(260)))),
+                  lambda rng, size: size * rng.uniform(1 / 6, 1 / 3), 0.2)
 
 
 def forms(recognizer, mnist, pages: int, seed: int) -> dict:
     import cv2
 
-    def page(rng, n):
-        height = float(rng.uniform(40, 80))
-        scene = _number(mnist, rng, n, (3, 5), height, height / 15, 0.6)
-        if scene is None:
-            return None
-        image, margin = scene.image.copy(), int(0.15 * height)
-        boxes = [(x - margin, y - margin, x + w + margin, y + h + margin) for x, y, w, h in (t.box for t in scene.truths)]
+    def boxes(image, scene, size, n):
+        margin = int(0.15 * size)
+        drawn = [(x - margin, y - margin, x + w + margin, y + h + margin) for x, y, w, h in (t.box for t in scene.truths)]
         if n % 2:  # a comb: one top and one bottom line, a divider between neighbours
-            top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
-            edges = [boxes[0][0]] + [(a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])] + [boxes[-1][2]]
-            boxes = [(a, top, b, bottom) for a, b in zip(edges, edges[1:])]
-        for x0, y0, x1, y1 in boxes:
+            top, bottom = min(b[1] for b in drawn), max(b[3] for b in drawn)
+            edges = [drawn[0][0]] + [(a[2] + b[0]) // 2 for a, b in zip(drawn, drawn[1:])] + [drawn[-1][2]]
+            drawn = [(a, top, b, bottom) for a, b in zip(edges, edges[1:])]
+        for x0, y0, x1, y1 in drawn:
             cv2.rectangle(image, (x0, y0), (x1, y1), (70, 70, 70), 2, cv2.LINE_AA)
-        return _turned(image, rng.uniform(-5, 5)), scene.text
 
-    return _pages(recognizer, pages, seed, page)
+    return _pages(recognizer, mnist, pages, seed, (3, 5), lambda rng: float(rng.uniform(40, 80)), lambda rng, size: size / 15, 0.6, boxes, 5)
 
 
 def underlined(recognizer, mnist, pages: int, seed: int) -> dict:
     import cv2
 
-    def page(rng, n):
-        height = float(rng.uniform(35, 70))
-        scene = _number(mnist, rng, n, (2, 4), height, height / 15, 0.15)
-        if scene is None:
-            return None
+    def underline(image, scene, size, n):
         boxes = [t.box for t in scene.truths]
-        y = max(b[1] + b[3] for b in boxes) + int(0.15 * height)
-        x0, x1 = boxes[0][0] - int(0.3 * height), boxes[-1][0] + boxes[-1][2] + int(0.3 * height)
-        image = scene.image.copy()
-        cv2.line(image, (x0, y), (x1, y), (60, 60, 60), 2, cv2.LINE_AA)
-        return _turned(image, rng.uniform(-4, 4)), scene.text
+        y = max(b[1] + b[3] for b in boxes) + int(0.15 * size)
+        cv2.line(image, (boxes[0][0] - int(0.3 * size), y), (boxes[-1][0] + boxes[-1][2] + int(0.3 * size), y), (60, 60, 60), 2, cv2.LINE_AA)
 
-    return _pages(recognizer, pages, seed, page)
+    return _pages(recognizer, mnist, pages, seed, (2, 4), lambda rng: float(rng.uniform(35, 70)), lambda rng, size: size / 15, 0.15, underline, 4)
 
 
 def _turned(image: np.ndarray, degrees: float) -> np.ndarray:
@@ -209,8 +194,7 @@ def _variants(image: np.ndarray):
     yield "half size", cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     yield "1.5x size", cv2.resize(image, (w * 3 // 2, h * 3 // 2), interpolation=cv2.INTER_CUBIC)
     for angle in (-6, 6):
-        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        yield f"turned {angle:+d} deg", cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        yield f"turned {angle:+d} deg", _turned(image, angle)
     yield "blurred (sigma 1.5)", cv2.GaussianBlur(image, (0, 0), 1.5)
     yield "JPEG quality 40", cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
     yield "darker (x0.6)", (image * 0.6).astype(np.uint8)
