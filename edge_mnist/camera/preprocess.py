@@ -2,10 +2,10 @@
 
 Ink is what is clearly darker than the paper around it. The paper's brightness is estimated
 locally (a closing over a quarter-size copy, wider than a pen's stroke; a frame with fatter strokes
-is read at half the size), so uneven light, shadows and tinted paper do not matter; a pixel's contrast is how much darker than its paper it is. Two levels
-decide what is ink (hysteresis): a low one gives a stroke its whole shape, thin and faint parts
-included, and a piece of ink is kept only if enough of it reaches a high one, set relative to the
-darkest writing on the page. Writing that shows through from the back of a thin page, pencil
+is read at half the size), so uneven light, shadows and tinted paper do not matter; a pixel's
+contrast is how much darker than its paper it is. Two levels decide what is ink (hysteresis): a low
+one gives a stroke its whole shape, thin and faint parts included, and a piece of ink is kept only
+if enough of it reaches a high one, set relative to the darkest writing on the page. Writing that shows through from the back of a thin page, pencil
 marks under pen, and soft shadows never reach it.
 
 Ruled lines and margins (long, thin, straight strokes across much of the frame) are fitted and
@@ -213,13 +213,14 @@ def _printed_frames(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, zoo
     thin outlines whose ink runs along all four sides of their box and that hold a piece of writing of
     their own height's scale inside. The writing in them is read; the boxes would be read as 1s and 0s."""
     x, y, w, h, area = stats.T
-    outline = keep & (w >= FRAME_MIN * zoom) & (h >= FRAME_MIN * zoom) & (area < 0.3 * w * h)
     frames = np.zeros(len(stats), bool)
+    outer = np.nonzero(keep & (w >= FRAME_MIN * zoom) & (h >= FRAME_MIN * zoom) & (area < 0.3 * w * h))[0]
     inner = np.nonzero(keep & (h >= FRAME_MIN * zoom // 2))[0]
-    for i in np.nonzero(outline)[0]:
-        held = (x[inner] > x[i]) & (y[inner] > y[i]) & (x[inner] + w[inner] < x[i] + w[i]) & (y[inner] + h[inner] < y[i] + h[i]) & (h[inner] >= 0.35 * h[i])
-        if not held.any():
-            continue
+    if not len(outer) or not len(inner):
+        return frames
+    o, n = outer[:, None], inner[None, :]  # every outline against every piece that could be in it, at once
+    holds = ((x[n] > x[o]) & (y[n] > y[o]) & (x[n] + w[n] < x[o] + w[o]) & (y[n] + h[n] < y[o] + h[o]) & (h[n] >= 0.35 * h[o])).any(axis=1)
+    for i in outer[holds]:
         piece = labels[y[i] : y[i] + h[i], x[i] : x[i] + w[i]] == i
         band = max(2, int(0.3 * min(w[i], h[i])))  # a turned box's side runs across a band this deep
         sides = (piece[:band].any(axis=0).mean(), piece[-band:].any(axis=0).mean(), piece[:, :band].any(axis=1).mean(), piece[:, -band:].any(axis=1).mean())
