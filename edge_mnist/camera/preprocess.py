@@ -10,6 +10,8 @@ marks under pen, and soft shadows never reach it.
 
 Ruled lines and margins (long, thin, straight strokes across much of the frame) are fitted and
 erased, and the strokes of digits that crossed them are reconnected.
+Where the page's edge (or a hard shadow's) runs through the frame, the paper estimate leaves thin
+slivers of contrast along it; they have dark ground, not paper, on one side, and are not ink.
 
 MNIST was made by scaling each digit so its longer side is 20 pixels and centring its mass in
 28x28, from pen strokes about 2 px wide at that size; `mnist_style` does the same to a crop and
@@ -204,8 +206,43 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     x, y, w, h, area = stats.T
     keep = (area >= config.min_area * zoom**2) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
     keep[0] = False  # the paper
+    kept = np.nonzero(keep)[0]
+    keep[kept] &= ~_edge_slivers(gray, mask, labels, paper, stats, kept, zoom)
     ids = np.nonzero(keep)[0]
     return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom)
+
+
+def _edge_slivers(gray: np.ndarray, mask: np.ndarray, labels: np.ndarray, paper: np.ndarray, stats: np.ndarray, ids: np.ndarray, zoom: int) -> np.ndarray:
+    """Which of the pieces `ids` are slivers along the edge of the paper (against the desk, a sleeve, a
+    hard shadow), not strokes: thin pieces that the paper does not surround, because on one side lies
+    ground as dark as they are. A pen's stroke has paper on both sides."""
+    cv2 = require("cv2")
+    x, y, w, h, area = stats[ids].T
+    length = np.hypot(w, h)  # a thin piece, straight or turned, is about this long...
+    thin = (length >= SLIVER_LENGTH * zoom) & (area <= SLIVER_WIDTH * zoom * length) & (np.minimum(w, h) >= 3 * zoom)  # ...and this wide
+    flags = np.zeros(len(ids), bool)
+    if not thin.any():
+        return flags
+    # Only where the paper estimate (quarter size) changes within 12 px is there ground to look at.
+    kernel = np.ones((3, 3), np.uint8)
+    row = np.clip((y + h // 2) // (4 * zoom), 0, paper.shape[0] - 1)
+    column = np.clip((x + w // 2) // (4 * zoom), 0, paper.shape[1] - 1)
+    near_edge = thin & (cv2.erode(paper, kernel)[row, column] < 0.9 * cv2.dilate(paper, kernel)[row, column])
+    r = 3 * zoom
+    for k in np.nonzero(near_edge)[0]:
+        x0, y0, x1, y1 = max(0, x[k] - r), max(0, y[k] - r), min(gray.shape[1], x[k] + w[k] + r), min(gray.shape[0], y[k] + h[k] + r)
+        region = gray[y0:y1, x0:x1]
+        piece = labels[y0:y1, x0:x1] == ids[k]
+        ground = region[~piece & (mask[y0:y1, x0:x1] == 0)]
+        if len(ground):
+            stroke, paper_there = float(np.median(region[piece])), float(np.percentile(ground, 90))
+            flags[k] = (ground <= stroke + 0.25 * (paper_there - stroke)).mean() > SLIVER_DARK
+    return flags
+
+
+SLIVER_LENGTH = 8  # working pixels at zoom 1: shorter pieces are left to the size checks
+SLIVER_WIDTH = 4  # working pixels at zoom 1: a sliver is no wider on average (a pen's stroke may be)
+SLIVER_DARK = 0.3  # share of the ground around a thin piece as dark as it is, for it to be an edge's sliver
 
 
 def _printed_frames(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, zoom: int) -> np.ndarray:

@@ -188,3 +188,21 @@ def test_printed_boxes_around_the_digits_are_not_ink(mnist):
         turned = cv2.warpAffine(frame, cv2.getRotationMatrix2D((320, 240), turn, 1.0), (640, 480), borderMode=cv2.BORDER_REPLICATE)
         ink = find_ink(turned)
         assert len(ink.boxes) == 3 and max(ink.boxes[:, 3]) < 90  # the digits alone, not their 104 px boxes
+
+
+@pytest.mark.parametrize("slope, blur", [(0.2, 0.8), (0.35, 0.5)])
+def test_the_pages_edge_against_the_desk_leaves_no_slivers(mnist, slope, blur):
+    """The page's edge runs slanted through the frame with the desk beyond it. Where the paper estimate
+    meets the desk it leaves a thin band of contrast that breaks into slivers inside the frame, which
+    would be read as 1s; they have desk, not paper, on one side."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
+    page = np.where(xx < 560 - slope * yy, 167.0, 80.0).astype(np.float32)
+    spots = [(60, 100), (200, 110), (120, 300)]
+    for i, (x, y) in enumerate(spots):
+        _paste(page, mnist.x_test[i], x, y, ink=110)  # a light pen: the band is as strong as the writing
+    page = cv2.GaussianBlur(page, (0, 0), blur) + rng.normal(0, 2, page.shape)
+    frame = cv2.imdecode(cv2.imencode(".jpg", np.clip(page, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_GRAYSCALE)
+    ink = find_ink(frame)
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert len(ink.boxes) == 3  # nothing along the edge
