@@ -123,21 +123,35 @@ def cold_start_table(record: dict, markdown: bool = True) -> str:
 
 
 
-def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhead: dict, markdown: bool = True) -> str:
-    """The README's summary: one line per headline figure, each from the results file that holds it."""
-    import bench_training
+def _accuracy_rows(sweep: dict, pipeline: dict) -> list[tuple[str, str, str]]:
+    """The pipeline's float accuracy per model, then each recipe over seeds: what another CPU is checked on."""
     import seed_sweep
 
+    from edge_mnist.firmware_bench.machine import stamp_line
+
+    accuracy = ", ".join(f"{m['model']} {m['accuracy']:.2%}" for m in pipeline["models"])
+    rows = [("`make pipeline`: float test accuracy (seed 0)", accuracy, stamp_line(pipeline, load=False))]
+    for row in seed_sweep.summary(sweep):
+        figure = f"mean {row['mean']:.2%}, min {row['min']:.2%}, max {row['max']:.2%} (floor {seed_sweep.floors_text(row['floors'])}: {'met' if row['met'] else 'NOT met'})"
+        rows.append((f"`{row['preset']}` over seeds {min(row['seeds'])}-{max(row['seeds'])}, {row['switch']} path ({row['precision']})", figure, stamp_line(row["runs"][0], time=False, load=False)))
+    return rows
+
+
+def accuracy_results(sweep: dict, pipeline: dict, markdown: bool = True) -> str:
+    """The accuracy rows of the README's summary alone: for the same figures measured on another CPU."""
+    from edge_mnist.table import Column, render
+
+    columns = (Column("what", lambda r: r[0]), Column("figure", lambda r: r[1]), Column("measured on", lambda r: r[2]))
+    return render(columns, _accuracy_rows(sweep, pipeline), markdown)
+
+
+def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhead: dict, markdown: bool = True) -> str:
+    """The README's summary: one line per headline figure, each from the results file that holds it."""
     from edge_mnist.firmware_bench.machine import stamp_line
     from edge_mnist.firmware_bench.results import BenchReport
     from edge_mnist.table import Column, render
 
-    rows = []
-    accuracy = ", ".join(f"{m['model']} {m['accuracy']:.2%}" for m in pipeline["models"])
-    rows.append(("`make pipeline`: float test accuracy (seed 0)", accuracy, stamp_line(pipeline, load=False)))
-    for row in seed_sweep.summary(sweep):
-        figure = f"mean {row['mean']:.2%}, min {row['min']:.2%}, max {row['max']:.2%} (floor {seed_sweep.floors_text(row['floors'])}: {'met' if row['met'] else 'NOT met'})"
-        rows.append((f"`{row['preset']}` over seeds {min(row['seeds'])}-{max(row['seeds'])}, {row['switch']} path ({row['precision']})", figure, stamp_line(row["runs"][0], time=False, load=False)))
+    rows = _accuracy_rows(sweep, pipeline)
     for switch in dict.fromkeys(r["switch"] for r in ratio["runs"]):
         runs = [r for r in ratio["runs"] if r["switch"] == switch]
         ratios = [r["ratio"] for r in runs]
