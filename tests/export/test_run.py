@@ -33,11 +33,13 @@ def test_every_format_is_written_and_passes_the_gate(exported):
 
 
 @pytest.mark.parametrize("name", [n for n, f in CNN_FORMATS.items() if not f.quantized])
-def test_float_formats_agree_exactly_on_top1(exported, name):
+def test_float_formats_agree_on_every_top1_but_the_float_models_near_ties(exported, name):
     figures = _rows(exported)[name]["figures"]
-    assert figures["agreement"] == 100.0
-    assert figures["delta_pp"] == 0.0
     assert figures["max_abs_diff"] <= FORMATS[name].atol
+    # Every changed top-1 is a tie closer than the tolerance (float16 may turn one; float32 formats none).
+    assert figures["agreement"] == pytest.approx(100.0 - 100.0 * figures["ties"] / 10_000)
+    if name != "tflite-float16":
+        assert figures["agreement"] == 100.0 and figures["delta_pp"] == 0.0
 
 
 def test_float32_formats_match_keras_to_float_rounding(exported):
