@@ -3,8 +3,9 @@
 Adding a format is one entry here plus one exporter function `(keras_model, calibration_uint8) -> bytes`
 (a format that writes companion files beside its main one takes the file stem too and returns
 `{suffix: bytes}`). Tolerances are data: float formats are held to `atol` on every output against the
-Keras model and must agree on every top-1 the float model does not leave closer than `atol`; quantized formats are judged by accuracy drop and top-1
-agreement, and `tflm` also against LiteRT's reference kernels on the same bytes.
+Keras model and must agree on every top-1 the float model does not leave closer than `atol`; quantized
+formats are judged by accuracy drop and top-1 agreement, and `tflm` also against LiteRT's reference
+kernels on the same bytes.
 """
 from __future__ import annotations
 

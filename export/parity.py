@@ -2,8 +2,9 @@
 
 Two tiers. Float formats must match the Keras outputs within the registry's `atol` and agree on every
 top-1 that the float model decides by at least that much (a near-tie closer than the tolerance, which
-float16's rounding of the weights may turn either way, is counted but excused). Quantized formats are judged by their accuracy drop on the full test set (and a floor on top-1
-agreement), since their outputs are not meant to match bit for bit.
+float16's rounding of the weights may turn either way, is counted but excused). Quantized formats are
+judged by their accuracy drop on the full test set (and a floor on top-1 agreement), since their
+outputs are not meant to match bit for bit.
 """
 from __future__ import annotations
 

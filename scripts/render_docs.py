@@ -137,19 +137,22 @@ def _accuracy_rows(sweep: dict, pipeline: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def accuracy_results(sweep: dict, pipeline: dict, markdown: bool = True) -> str:
-    """The accuracy rows of the README's summary alone: for the same figures measured on another CPU."""
+def _summary(rows: list[tuple[str, str, str]], markdown: bool) -> str:
     from edge_mnist.table import Column, render
 
     columns = (Column("what", lambda r: r[0]), Column("figure", lambda r: r[1]), Column("measured on", lambda r: r[2]))
-    return render(columns, _accuracy_rows(sweep, pipeline), markdown)
+    return render(columns, rows, markdown)
+
+
+def accuracy_results(sweep: dict, pipeline: dict, markdown: bool = True) -> str:
+    """The accuracy rows of the README's summary alone: for the same figures measured on another CPU."""
+    return _summary(_accuracy_rows(sweep, pipeline), markdown)
 
 
 def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhead: dict, markdown: bool = True) -> str:
     """The README's summary: one line per headline figure, each from the results file that holds it."""
     from edge_mnist.firmware_bench.machine import stamp_line
     from edge_mnist.firmware_bench.results import BenchReport
-    from edge_mnist.table import Column, render
 
     rows = _accuracy_rows(sweep, pipeline)
     for switch in dict.fromkeys(r["switch"] for r in ratio["runs"]):
@@ -182,8 +185,7 @@ def readme_results(sweep: dict, ratio: dict, pipeline: dict, bench: dict, overhe
     ))
     for r in overhead["results"]:
         rows.append((f"predict path / bare invoke, {r['model']}", f"{min(r['ratio']):.2f}-{max(r['ratio']):.2f}x over {len(r['ratio'])} repeats (target <= {overhead['target']}x)", stamp_line(overhead, time=False, load=False)))
-    columns = (Column("what", lambda r: r[0]), Column("figure", lambda r: r[1]), Column("measured on", lambda r: r[2]))
-    return render(columns, rows, markdown)
+    return _summary(rows, markdown)
 
 
 if __name__ == "__main__":
