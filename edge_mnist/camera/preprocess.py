@@ -280,7 +280,7 @@ def _writing_level(contrast: np.ndarray, labels: np.ndarray, stats: np.ndarray, 
     """The 95th percentile of the contrast of the pieces that look written (inside the frame, not solid
     blobs, not bits of lines), or 0 if there are none."""
     writing = _writing(stats, contrast.shape, config)
-    return _percentile_95(contrast, writing[labels]) if writing.any() else 0.0
+    return _percentile_95(contrast, labels, writing) if writing.any() else 0.0
 
 
 def _writing(stats: np.ndarray, shape: tuple[int, int], config: PreprocessConfig) -> np.ndarray:
@@ -293,18 +293,21 @@ def _writing(stats: np.ndarray, shape: tuple[int, int], config: PreprocessConfig
     return writing
 
 
-def _percentile_95(contrast: np.ndarray, where: np.ndarray) -> float:
-    """The 95th percentile of the uint8 `contrast` where `where` holds: from its histogram, at the cost of one pass."""
-    return _quantile(_histogram(contrast, where), 0.95)
+def _percentile_95(contrast: np.ndarray, labels: np.ndarray, chosen: np.ndarray) -> float:
+    """The 95th percentile of the uint8 `contrast` over the pieces `chosen`: from its histogram, at the cost of one pass."""
+    return _quantile(_histogram(contrast, labels, chosen), 0.95)
 
 
 def _quantile(hist: np.ndarray, q: float) -> float:
     return float(np.searchsorted(np.cumsum(hist), q * hist.sum()))
 
 
-def _histogram(contrast: np.ndarray, where: np.ndarray) -> np.ndarray:
+def _histogram(contrast: np.ndarray, labels: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The 256-bin histogram of the uint8 `contrast` over the pieces `chosen` (a flag for each label of `labels`)."""
     cv2 = require("cv2")
-    return cv2.calcHist([contrast], [0], where.astype(np.uint8), [256], [0, 256]).ravel()
+    # np.take from a uint8 table: a third of the time of indexing the flags with the labels.
+    where = np.take(chosen.astype(np.uint8), labels)
+    return cv2.calcHist([contrast], [0], where, [256], [0, 256]).ravel()
 
 
 FAINT_MAJORITY = 0.8  # share of the pixels below Otsu's split...
@@ -340,7 +343,7 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     half = np.ascontiguousarray(contrast[::2, ::2])
     count, labels, stats = components((half > config.floor).astype(np.uint8))
     writing = _writing(stats, half.shape, config)
-    hist = _histogram(half, writing[labels])
+    hist = _histogram(half, labels, writing)
     if _quantile(hist, 0.95) < config.min_ink:
         x, y, w, h, area = stats.T
         height, width = half.shape
@@ -351,13 +354,13 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
         writing[0] = False
         if not writing.any():
             return 0.0
-        hist = _histogram(half, writing[labels])
+        hist = _histogram(half, labels, writing)
     split = _otsu_split(hist)
     if split is not None:
         _, labels, stats = components((half > split).astype(np.uint8))
         alone = _writing(stats, half.shape, config)
         if alone.any():
-            return _percentile_95(half, alone[labels])
+            return _percentile_95(half, labels, alone)
         hist[: split + 1] = 0
     return _quantile(hist, 0.95)
 
