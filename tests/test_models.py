@@ -78,3 +78,17 @@ def test_small_cnn_spec():
     assert "SeparableConv2D" in kinds and "Dropout" in kinds and "GlobalAveragePooling2D" in kinds
     with pytest.raises(ModelError, match="unknown layer 'x3'"):
         small_cnn(keras.layers, inputs, "c8-x3")
+
+
+def test_small_cnn_strided_convolution():
+    import keras
+
+    from edge_mnist.models import small_cnn
+
+    inputs = keras.Input((28, 28, 1))
+    # 28 -> 13 (3x3, stride 2, no padding) -> 11 -> 5 (pooled)
+    assert tuple(small_cnn(keras.layers, inputs, "c8/2-c16-p").shape[1:]) == (5, 5, 16)
+    assert tuple(small_cnn(keras.layers, inputs, "s8/2").shape[1:]) == (13, 13, 8)
+    for token in ("p/2", "d32/2"):
+        with pytest.raises(ModelError, match=f"unknown layer '{token}'"):
+            small_cnn(keras.layers, inputs, f"c8-{token}")
