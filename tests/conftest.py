@@ -283,19 +283,26 @@ def ssh_server(tmp_path_factory):
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def still_video(mnist, tmp_path_factory) -> Path:
-    """An MJPEG video of one page of handwritten numbers, held still for 40 frames: whatever the
-    reader reads, it reads the same on every frame, so the page and /latest.json can be compared."""
+    """A lossless (FFV1) video of one page of handwritten numbers, held still for 40 frames: whatever
+    the reader reads, it reads the same on every frame, so the page and /latest.json can be compared.
+    (MJPEG encodes its first frame at another quality: a near tie read differently there, once a loop.)"""
+    import numpy as np
+
     from edge_mnist._deps import require
-    from edge_mnist.camera.synth import HEIGHT, VIDEO_FOURCC, WIDTH, write_page
+    from edge_mnist.camera.synth import HEIGHT, WIDTH, write_page
 
     cv2 = require("cv2")
     picks = lambda label, n: [int(i) for i in (mnist.y_test == label).nonzero()[0][:n]]  # noqa: E731
     scene = write_page(mnist, [[picks(4, 1) + picks(0, 1) + picks(7, 1)], [picks(2, 1) + picks(3, 1), picks(8, 1)]], height=70, pen=7)
     path = tmp_path_factory.mktemp("still_video") / "page.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*VIDEO_FOURCC), 10.0, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), 10.0, (WIDTH, HEIGHT))
     for _ in range(40):
         writer.write(scene.image)
     writer.release()
+    capture = cv2.VideoCapture(str(path))
+    decoded = [capture.read()[1] for _ in range(40)]
+    capture.release()
+    assert all(frame is not None and np.array_equal(frame, scene.image) for frame in decoded), "the still video must decode to its page on every frame"
     return path
 
 
