@@ -44,7 +44,7 @@ class Recipe:
 EDGE_LAYERS = "c20-p-c40-p-c80-f"
 # The camera classifies about 30 crops a frame. A 3x3 convolution of the one-channel image costs XNNPACK's
 # int8 kernels about 27 us an image whatever its filter count (the work is per output pixel and tap), so
-# the first one strides: 13 instead of 34 us an image for the same MNIST and camera accuracy
+# the first one strides: 0.41x the time an image for the same MNIST and camera accuracy
 # (docs/benchmarks.md, "The camera model's first layer").
 CAMERA_LAYERS = "c32/2-c64-p-c128-f-o3"
 

@@ -34,14 +34,14 @@ from edge_mnist.table import Column, render
 
 
 def build(spec: str):
+    """The cnn-camera preset with these layers, built as `edge-mnist train` builds it."""
     import keras
 
-    from edge_mnist.models import small_cnn
+    from edge_mnist import models
 
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((28, 28, 1), name="image")
-    outputs = keras.layers.Dense(10, activation="softmax")(small_cnn(keras.layers, inputs, spec))
-    return keras.Model(inputs, outputs)
+    models.CAMERA_LAYERS = spec
+    return models.build_model(models.Preset.CNN_CAMERA)
 
 
 def time_per_image(predictor: Predictor, batch: np.ndarray, runs: int) -> float:
