@@ -6,7 +6,9 @@ is read at half the size), so uneven light, shadows and tinted paper do not matt
 contrast is how much darker than its paper it is. Two levels decide what is ink (hysteresis): a low
 one gives a stroke its whole shape, thin and faint parts included, and a piece of ink is kept only
 if enough of it reaches a high one, set relative to the darkest writing on the page. Writing that shows through from the back of a thin page, pencil
-marks under pen, and soft shadows never reach it.
+marks under pen, and soft shadows never reach it. Pieces between the two are kept aside as faint: a
+digit in a thinner or lighter stroke beside darker writing looks the same, and the recognizer takes
+those that sit on a line of writing.
 
 Ruled lines and margins (long, thin, straight strokes across much of the frame) are fitted and
 erased, and the strokes of digits that crossed them are reconnected.
@@ -19,7 +21,7 @@ first thickens a hairline or thins a marker stroke to MNIST's width.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -43,6 +45,7 @@ class PreprocessConfig:
     low: float = 0.3  # a stroke's whole shape: contrast above this share of the page's ink level
     strong: float = 0.7  # ...and a piece is ink only if enough of it is this dark (show-through is not)
     min_strong: float = 0.1  # share of a piece's pixels that must be strong (so its 90th percentile is)
+    faint: float = 0.45  # pieces not strong but this dark are kept aside: writing if they sit on a line of it
     min_area: int = 5  # pixels; smaller specks are noise
     rule_length: float = 0.25  # a straight stroke longer than this share of the frame is a ruled line
 
@@ -59,6 +62,14 @@ class Ink:
     ids: np.ndarray  # (N,) the label of each kept piece
     level: float  # the page's ink contrast (0 on a blank page)
     zoom: int = 1  # 2 where small writing was read at twice the size: sizes in working pixels double
+    faint: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), int))  # label, x, y, w, h, area of each piece too faint alone
+
+
+def with_pieces(ink: Ink, labels) -> Ink:
+    """The ink with these faint pieces kept too."""
+    chosen = np.isin(ink.faint[:, 0], labels)
+    added = ink.faint[chosen]
+    return replace(ink, boxes=np.concatenate([ink.boxes, added[:, 1:5]]), areas=np.concatenate([ink.areas, added[:, 5]]), ids=np.concatenate([ink.ids, added[:, 0]]), faint=ink.faint[~chosen])
 
 
 def components(mask: np.ndarray):
@@ -176,7 +187,7 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
         return find_ink(frame, replace(config, max_side=max(gray.shape) // 2))
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-        strong, level = mask, 255.0
+        contrast, level = None, 255.0
     else:
         contrast = contrast_map(gray, paper)
         level = _ink_level(contrast, config)
@@ -184,7 +195,6 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
             empty = np.zeros(gray.shape, np.uint8)
             return Ink(scale, empty, empty.astype(np.int32), np.zeros((0, 4), int), np.zeros(0, int), np.zeros(0, int), 0.0, zoom)
         mask = cv2.threshold(contrast, max(config.floor, config.low * level), 255, cv2.THRESH_BINARY)[1]
-        strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
     count, labels, stats = components(mask)
     height, width = mask.shape
     # Printed boxes go before ruled lines are looked for: a comb of boxes is as long as a rule, and
@@ -197,19 +207,27 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
         count, labels, stats = components(mask)
     if _erase_rules(mask, labels, stats, config, zoom):
         count, labels, stats = components(mask)
-        if config.threshold is Threshold.ADAPTIVE:
+        if contrast is not None:
             # The writing was part of the grid of rules the level was measured on, and printed rules
             # can be darker than pencil: measure the writing again, now that it stands alone.
             level = _writing_level(contrast, labels, stats, config) or level
-            strong = cv2.threshold(contrast, config.strong * level, 255, cv2.THRESH_BINARY)[1]
-    strong_pixels = np.bincount(labels[strong > 0], minlength=count)
-    x, y, w, h, area = stats.T
-    keep = (area >= config.min_area * zoom**2) & (strong_pixels >= config.min_strong * area) & _inside(stats, width, height)
-    keep[0] = False  # the paper
+    inked = mask > 0
+    pieces = labels[inked]
+    if contrast is None:
+        strong_pixels = faint_pixels = np.bincount(pieces, minlength=count)  # Otsu's split: all ink is dark
+    else:
+        dark = contrast[inked]
+        strong_pixels = np.bincount(pieces[dark > config.strong * level], minlength=count)
+        faint_pixels = np.bincount(pieces[dark > config.faint * level], minlength=count)
+    area = stats[:, 4]
+    whole = (area >= config.min_area * zoom**2) & _inside(stats, width, height)
+    whole[0] = False  # the paper
+    keep = whole & (strong_pixels >= config.min_strong * area)
     kept = np.nonzero(keep)[0]
     keep[kept] &= ~_edge_slivers(gray, mask, labels, paper, stats, kept, zoom)
     ids = np.nonzero(keep)[0]
-    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom)
+    aside = np.nonzero(whole & ~keep & (faint_pixels >= config.min_strong * area))[0]
+    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom, np.column_stack([aside, stats[aside]]).astype(int))
 
 
 def _edge_slivers(gray: np.ndarray, mask: np.ndarray, labels: np.ndarray, paper: np.ndarray, stats: np.ndarray, ids: np.ndarray, zoom: int) -> np.ndarray:
@@ -347,7 +365,7 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     if _quantile(hist, 0.95) < config.min_ink:
         x, y, w, h, area = stats.T
         height, width = half.shape
-        writing = (area < NET_FILL * w * h) & (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
+        writing = (area < NET_FILL * w * h) & _through_middle(stats, width, height, config)
         if not writing[1:].any():
             # Nothing but solid marks inside the frame: they are the writing (a fat marker's digits).
             writing = _inside(stats, width, height) & (area >= 2 * config.min_area)
@@ -365,6 +383,17 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
     return _quantile(hist, 0.95)
 
 
+def _through_middle(stats: np.ndarray, width: int, height: int, config: PreprocessConfig) -> np.ndarray:
+    """Pieces that run through the middle of the frame, as rules and nets of them do: through both its
+    middles, or along one, long, and clear of the frame's edges across it (a lone rule well above or
+    below the middle). The faint line where the page meets the desk hugs the frame's edge."""
+    x, y, w, h = stats[:, :4].T
+    middle_x, middle_y = (x < 0.6 * width) & (x + w > 0.4 * width), (y < 0.6 * height) & (y + h > 0.4 * height)
+    across = middle_x & (w >= config.rule_length * width) & (y > 0) & (y + h < height)
+    down = middle_y & (h >= config.rule_length * height) & (x > 0) & (x + w < width)
+    return (middle_x & middle_y) | across | down
+
+
 NET_FILL = 0.35  # a net of rules or a printed grid fills less of its box than this (a notebook's rules: 4%, 5 mm squares: 20%)
 
 
@@ -378,13 +407,11 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     cv2 = require("cv2")
     height, width = mask.shape
     # A rule, or a grid of them, is long, fills little of its box (a notebook page's grid: 4%; the desk
-    # in a corner, a sleeve or a shadow fill much more) and runs through the middle of the frame (the
-    # faint line where the page meets the desk hugs the frame's edge).
+    # in a corner, a sleeve or a shadow fill much more) and runs through the middle of the frame.
     x, y, w, h, area = stats[1:].T
     sparse = area < 0.12 * w * h
-    central = (x < 0.6 * width) & (x + w > 0.4 * width) & (y < 0.6 * height) & (y + h > 0.4 * height)
     long = (w >= config.rule_length * width) | (h >= config.rule_length * height)
-    if not (sparse & central & long).any():
+    if not (sparse & long & _through_middle(stats[1:], width, height, config)).any():
         return False
     rules = []
     # Find the rules of both directions before erasing any: erasing the ruled lines first would cut a
@@ -406,6 +433,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
 
 RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
+CLEAN_SHARE = 0.5  # of a rule's columns that must be the rule alone (the rest: writing on it)
 
 
 def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
@@ -434,7 +462,7 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     # columns only and drawn straight across the others.
     thickness = bottom - top + 1
     clean = inked & (thickness <= np.median(thickness[inked]) + zoom)
-    if clean.sum() < 0.5 * inked.sum():
+    if clean.sum() < CLEAN_SHARE * inked.sum():
         return False
     centre = np.interp(columns, columns[clean], ((top + bottom) / 2)[clean]).astype(np.float32)
     # A running median follows a rule that bends with the page and ignores a stroke crossing it.

@@ -1,10 +1,11 @@
 """From a frame to written lines of numbers of digits.
 
-Find the ink and group its pieces into glyphs (preprocess), follow the glyphs into lines (layout),
-then let the classifier decide how each line is cut into digits: every glyph whole, a glyph wider
-than a digit cut where its ink is thinnest (or evenly, for overlapping loops), and glyphs broken
-apart joined, all classified in one batched call; per line, the cutting that the classifier is
-most sure of wins, each extra cut paying a price so that a digit is not cut in two for a small gain.
+Find the ink and group its pieces into glyphs (preprocess), follow the glyphs into lines (layout)
+and take the faint glyphs written on them, then let the classifier decide how each line is cut into
+digits: every glyph whole, a glyph wider than a digit cut where its ink is thinnest (or evenly, for
+overlapping loops), and glyphs broken apart joined, all classified in one batched call; per line,
+the cutting that the classifier is most sure of wins, each extra cut paying a price so that a digit
+is not cut in two for a small gain.
 Marks too small to be digits, and glyphs the classifier does not take for digits, separate numbers.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from edge_mnist._deps import require
 from edge_mnist.camera.layout import LayoutConfig, build_lines, extent, group_pieces, split_numbers, union_box
-from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask, stroke_width
+from edge_mnist.camera.preprocess import PAD, WORK_SIDE, Box, Ink, PreprocessConfig, find_ink, mnist_style, normalize_stroke, piece_mask, stroke_width, with_pieces
 from edge_mnist.camera.sources import Frame
 from edge_mnist.errors import ModelError
 from edge_mnist.runtime import OutputKind, Predictor, Runtime
@@ -175,6 +176,51 @@ def _writing_height(lines: list[_Line]) -> float:
     return float(statistics.median(heights)) if heights else 0.0
 
 
+def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
+    """Labels of the faint pieces (too light alone to tell from show-through or a shadow's edge) that
+    make glyphs of a line's size written on that line: a digit in a thinner stroke, or a lighter one,
+    beside darker writing. Each glyph taken may lead to the next, along the line."""
+    if not len(ink.faint) or not lines:
+        return []
+    groups = group_pieces(ink.faint[:, 1:5])
+    candidates = [(union_box(ink.faint[g, 1:5]), g) for g in groups]
+    rows = [[g.box for g in line.glyphs] for line in lines]
+    taken: list[int] = []
+    for _ in range(MAX_FAINT_STEPS):
+        left = []
+        for box, group in candidates:
+            row = next((row for row, line in zip(rows, lines) if _on_line(box, row, line.angle)), None)
+            if row is None:
+                left.append((box, group))
+            else:
+                row.append(box)
+                taken += [int(ink.faint[i, 0]) for i in group]
+        if len(left) == len(candidates):
+            break
+        candidates = left
+    return taken
+
+
+MAX_FAINT_STEPS = 4  # a faint number of four digits beside a dark one is followed to its end
+FAINT_REACH = 2.0  # digit heights from the line's nearest glyph that a faint glyph may be
+
+
+def _on_line(box: Box, row: list[Box], angle: float) -> bool:
+    """Whether `box` is a glyph of a line holding the glyphs `row`: as tall as they are, at most
+    FAINT_REACH of their height beside the nearest, and centred on the line through it."""
+    if not row:
+        return False
+    height = statistics.median(b[3] for b in row)
+    x, y, w, h = box
+    if not 0.6 * height <= h <= 1.4 * height or w > 1.5 * height:
+        return False
+    near = min(row, key=lambda b: max(b[0] - (x + w), x - (b[0] + b[2])))
+    if max(near[0] - (x + w), x - (near[0] + near[2])) > FAINT_REACH * height:
+        return False
+    expected = near[1] + near[3] / 2 + math.tan(angle) * (x + w / 2 - near[0] - near[2] / 2)
+    return abs(y + h / 2 - expected) <= 0.3 * height
+
+
 def _split_across_lines(ink: Ink, boxes: list[Box], ids: list[list[int]], groups: list, min_height: int):
     """Glyphs two lines tall (a digit touching the one below it, on a cramped page) cut at their thinnest
     row, where other glyphs show two lines of writing: each half keeps the pieces' ink in its rows."""
@@ -323,6 +369,10 @@ class Recognizer:
             # lines and the gaps between digits: read it again at twice the size, from the frame's own
             # pixels where it was downscaled. Only such frames pay for it.
             ink = find_ink(frame.image, self.config, zoom=2)
+            lines = self._lines(ink)
+        faint = _faint_writing(ink, lines)
+        if faint:
+            ink = with_pieces(ink, faint)
             lines = self._lines(ink)
         crops: list[np.ndarray] = []
         for line in lines:

@@ -111,6 +111,19 @@ def test_ruled_lines_are_erased_and_digits_on_them_kept(mnist):
     assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no rule left
 
 
+def test_a_ruled_line_near_the_top_of_the_frame_is_erased_from_the_writing_on_it(mnist):
+    # The frame's only rule, and the digits on it, well above its middle: no net of rules reaches the
+    # middle of the frame, yet the rule must not join the digits into one wide piece.
+    page = np.full((480, 640), 215, np.float32)
+    spots = [(100, 40), (200, 44), (300, 48)]
+    for i, (x, y) in enumerate(spots):
+        _paste(page, mnist.x_test[i], x, y, ink=30)
+    cv2.line(page, (0, 84), (639, 96), 140, 2)
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert max(b[2] for b in ink.boxes) < 100  # no rule left
+
+
 @pytest.mark.parametrize("step", [14, 21])
 def test_a_printed_grid_under_the_writing_is_not_ink(mnist, step):
     """Squared paper filling the frame: a net of printed lines, denser than ruled lines and reaching every

@@ -171,3 +171,15 @@ def test_lines_and_numbers_keep_the_writers_layout(mnist, clear, camera_cnn_int8
     assert record["text"] == "12 345\n6 78\n9014"
     assert [[n["text"] for n in line["numbers"]] for line in record["lines"]] == [["12", "345"], ["6", "78"], ["9014"]]
     assert [d["label"] for d in record["digits"]] == [int(c) for c in "123456789014"]
+
+
+def test_a_number_in_a_lighter_pen_beside_darker_writing_is_read(mnist, clear, camera_cnn_int8, tmp_path):
+    # 807 at half the contrast of the rest, as a thinner or lighter pen leaves it: too faint alone to
+    # tell from writing that shows through from the back of the page, but written on a line of writing.
+    scene = _page(mnist, clear, "52 807/196", height=50, pen=3, spacing=0.3)
+    paper = np.median(scene.image.reshape(-1, 3), axis=0)
+    for truth in scene.lines[0][1]:
+        x, y, w, h = truth.box
+        region = scene.image[y - 2 : y + h + 2, x - 2 : x + w + 2].astype(np.float32)
+        scene.image[y - 2 : y + h + 2, x - 2 : x + w + 2] = np.clip(paper + 0.5 * (region - paper), 0, 255).astype(np.uint8)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "52 807\n196"
