@@ -99,7 +99,7 @@ def _try_scene(rng, mnist: Mnist, digits: int, papers: tuple[str, ...]) -> Scene
                 break
     colour = _ink_colour(rng)
     page = page * (1 - ink[..., None]) + colour * ink[..., None]
-    image, matrix = _photograph(rng, page)
+    image, matrix = _photograph(rng, page, writing=ink)
     warped = tuple(tuple(tuple(Truth(t.label, _warp_box(t.box, matrix, cv2), t.index) for t in number) for number in line) for line in lines)
     if any(not _inside(t.box) for line in warped for number in line for t in number):
         return None
@@ -263,10 +263,10 @@ def _thin(image: np.ndarray) -> np.ndarray:
             return image
 
 
-def _photograph(rng, page, turn: float | None = None, perspective: float = 25.0, extras: bool = True):
+def _photograph(rng, page, turn: float | None = None, perspective: float = 25.0, extras: bool = True, writing=None):
     """Turned (`turn` degrees, or up to 15 either way) and in perspective (corners moved up to
-    `perspective` px), lit unevenly, with (`extras`) maybe a hard shadow and a thumb, blurred, noisy,
-    JPEG: returns (BGR frame, 3x3 warp matrix from page to frame)."""
+    `perspective` px), lit unevenly, with (`extras`) maybe a hard shadow and a thumb clear of the
+    `writing` (the page's ink), blurred, noisy, JPEG: returns (BGR frame, 3x3 warp matrix from page to frame)."""
     cv2 = require("cv2")
     centre = np.float32([WIDTH / 2, HEIGHT / 2])
     angle = np.deg2rad(rng.uniform(-15, 15) if turn is None else turn)
@@ -289,7 +289,12 @@ def _photograph(rng, page, turn: float | None = None, perspective: float = 25.0,
     frame *= light[..., None]
     if extras and rng.random() < 0.15:  # a thumb holding the page, at the frame's edge
         x = float(rng.choice([0, WIDTH]))
-        cv2.ellipse(frame, (int(x), int(rng.uniform(0.2, 0.8) * HEIGHT)), (int(rng.uniform(40, 70)), int(rng.uniform(60, 100))), rng.uniform(0, 180), 0, 360, [110, 140, 190], -1, cv2.LINE_AA)
+        thumb = ((int(x), int(rng.uniform(0.2, 0.8) * HEIGHT)), (int(rng.uniform(40, 70)), int(rng.uniform(60, 100))), rng.uniform(0, 180))
+        covered = np.zeros((HEIGHT, WIDTH), np.uint8)
+        cv2.ellipse(covered, *thumb, 0, 360, 1, -1)
+        # A thumb over the writing hides digits that the truth would still hold: it holds the page elsewhere.
+        if writing is None or not cv2.warpPerspective(writing, matrix, (WIDTH, HEIGHT))[covered > 0].any():
+            cv2.ellipse(frame, *thumb, 0, 360, [110, 140, 190], -1, cv2.LINE_AA)
     frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.4, 1.4))
     frame += rng.normal(0, rng.uniform(2, 7), frame.shape).astype(np.float32)
     frame = np.clip(frame, 0, 255).astype(np.uint8)

@@ -85,3 +85,22 @@ def test_score_reads_numbers_and_lines_from_the_text(tmp_path):
     apart = FrameResult(0, 0.0, "f", (Line((Number((one, two)), Number((seven,)))),))
     assert (score([joined], labels).text.numbers_exact, score([apart], labels).text.numbers_exact) == (0, 2)
     assert score([apart], labels).text.lines_exact == 1 and score([joined], labels).recall == 1.0
+
+
+def test_a_thumb_holds_the_page_but_never_covers_the_writing():
+    from edge_mnist.camera.synth import _photograph
+
+    cv2 = pytest.importorskip("cv2")
+    page = np.full((HEIGHT, WIDTH, 3), 220, np.float32)
+    writing = np.zeros((HEIGHT, WIDTH), np.float32)
+    writing[MARGIN:-MARGIN, 3 * MARGIN : -3 * MARGIN] = 1.0  # writing wherever the page is not held
+    over, thumbs = {}, {}
+    for name, cover in (("free", None), ("written", writing)):
+        over[name] = thumbs[name] = 0
+        for seed in range(40):
+            frame, matrix = _photograph(np.random.default_rng(seed), page, writing=cover)
+            skin = frame[..., 2].astype(int) - frame[..., 0].astype(int) > 40  # reddish, not grey paper
+            thumbs[name] += skin.sum() > 500
+            over[name] += (skin & (cv2.warpPerspective(writing, matrix, (WIDTH, HEIGHT)) > 0)).sum() > 50
+    assert over["free"] >= 2 and over["written"] == 0  # without the writing to keep clear, thumbs cover some
+    assert thumbs["written"] >= 2  # and pages are still held
