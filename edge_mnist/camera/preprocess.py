@@ -211,14 +211,10 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
             # The writing was part of the grid of rules the level was measured on, and printed rules
             # can be darker than pencil: measure the writing again, now that it stands alone.
             level = _writing_level(contrast, labels, stats, config) or level
-    inked = mask > 0
-    pieces = labels[inked]
     if contrast is None:
-        strong_pixels = faint_pixels = np.bincount(pieces, minlength=count)  # Otsu's split: all ink is dark
+        strong_pixels = faint_pixels = stats[:, 4]  # Otsu's split: all ink is dark
     else:
-        dark = contrast[inked]
-        strong_pixels = np.bincount(pieces[dark > config.strong * level], minlength=count)
-        faint_pixels = np.bincount(pieces[dark > config.faint * level], minlength=count)
+        strong_pixels, faint_pixels = (np.bincount(labels[cv2.threshold(contrast, share * level, 255, cv2.THRESH_BINARY)[1] > 0], minlength=count) for share in (config.strong, config.faint))
     area = stats[:, 4]
     whole = (area >= config.min_area * zoom**2) & _inside(stats, width, height)
     whole[0] = False  # the paper
