@@ -112,12 +112,11 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
     centres = [(b[0] + b[2] / 2, b[1] + b[3] / 2) for b in boxes]  # plain floats: numpy is slow on pairs
     lines: list[list[int]] = []
     directions: list[tuple[float, float]] = []
+    last_full: list[int] = []  # each line's last full-size glyph: its last piece may be a broken digit's half
     for i in sorted(range(len(boxes)), key=lambda k: centres[k][0] * start[0] + centres[k][1] * start[1]):
         best, best_cost = None, math.inf
         for k, line in enumerate(lines):
-            # Compared with the line's last full-size glyph: the last piece may be a broken digit's half.
-            tallest = max(boxes[m][3] for m in line[-3:])
-            j = next(m for m in reversed(line) if boxes[m][3] >= 0.6 * tallest)
+            j = last_full[k]
             size = max(boxes[i][3], boxes[j][3])
             if min(boxes[i][3], boxes[j][3]) < 0.5 * size:
                 continue
@@ -127,7 +126,7 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
             across = abs(vx * dy - vy * dx)
             if not -0.3 * size <= along <= config.max_link * size:
                 continue
-            if across > config.max_offset * size and not _side_by_side(boxes[i], boxes[j], np.array(directions[k], np.float32)):
+            if across > config.max_offset * size and not _side_by_side(boxes[i], boxes[j], directions[k]):
                 continue
             cost = across / size + 0.1 * along / size
             if cost < best_cost:
@@ -135,6 +134,7 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
         if best is None:
             lines.append([i])
             directions.append(start)
+            last_full.append(i)
             continue
         line = lines[best]
         sx, sy = centres[i][0] - centres[line[-1]][0], centres[i][1] - centres[line[-1]][1]
@@ -145,16 +145,18 @@ def build_lines(boxes: list[Box], config: LayoutConfig = LayoutConfig()) -> tupl
             bx, by = 0.5 * directions[best][0] + 0.5 * sx / norm, 0.5 * directions[best][1] + 0.5 * sy / norm
             directions[best] = (bx / math.hypot(bx, by), by / math.hypot(bx, by))
         line.append(i)
+        tallest = max(boxes[m][3] for m in line[-3:])
+        last_full[best] = next(m for m in reversed(line) if boxes[m][3] >= 0.6 * tallest)
     normal = (-math.sin(theta), math.cos(theta))
     order = sorted(range(len(lines)), key=lambda k: statistics.fmean(centres[i][0] * normal[0] + centres[i][1] * normal[1] for i in lines[k]))
     angles = [_line_angle([centres[i] for i in lines[k]], theta) for k in order]
     return [lines[k] for k in order], angles
 
 
-def _side_by_side(a: Box, b: Box, direction: np.ndarray) -> bool:
+def _side_by_side(a: Box, b: Box, direction: tuple[float, float]) -> bool:
     """Whether the smaller glyph lies mostly within the other's band across the line: a small 0 written
     high beside a 4 whose tail hangs low is on the same line, though their centres are far apart."""
-    normal = np.array([-direction[1], direction[0]], np.float32)
+    normal = (-direction[1], direction[0])
     (a0, a1), (b0, b1) = extent(a, normal), extent(b, normal)
     return min(a1, b1) - max(a0, b0) >= 0.6 * min(a1 - a0, b1 - b0)
 
@@ -170,11 +172,13 @@ def _line_angle(centres: list[tuple[float, float]], default: float) -> float:
     return math.atan(sum((c[0] - mx) * (c[1] - my) for c in centres) / sxx)
 
 
-def extent(box: Box, direction: np.ndarray) -> tuple[float, float]:
-    """The box's span along `direction` (its corners projected)."""
+def extent(box: Box, direction) -> tuple[float, float]:
+    """The box's span along `direction` (its corners projected). Plain floats: called for every pair
+    of glyphs that may share a line, numpy's per-call cost would be most of it."""
     x, y, w, h = box
-    corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float32) @ direction
-    return float(corners.min()), float(corners.max())
+    dx, dy = float(direction[0]), float(direction[1])
+    start, across, down = x * dx + y * dy, w * dx, h * dy
+    return start + min(0.0, across) + min(0.0, down), start + max(0.0, across) + max(0.0, down)
 
 
 def split_numbers(spans: list[tuple[float, float]], height: float, separators: list[tuple[float, float]], config: LayoutConfig = LayoutConfig()) -> list[list[int]]:

@@ -584,18 +584,19 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
             return s.glyph + s.columns[0] / width, float(s.last + 1)
         return s.glyph + s.columns[0] / width, s.glyph + s.columns[1] / width
 
-    by_end: dict[float, list[_Segment]] = {}
+    sure = scores.max(axis=1).tolist()  # plain floats: one numpy call, not one per segment
+    by_end: dict[float, list[tuple[float, _Segment]]] = {}
     for s in segments:
-        by_end.setdefault(span(s)[1], []).append(s)
+        begin, end = span(s)
+        by_end.setdefault(end, []).append((begin, s))
     best: dict[float, tuple[float, _Segment | None]] = {0.0: (0.0, None)}
     for end in sorted(by_end):
         options = []
-        for s in by_end[end]:
-            begin = span(s)[0]
+        for begin, s in by_end[end]:
             if begin in best:
                 # A piece that ends inside its glyph makes one more digit of it: that is what costs.
                 inside = s.columns is not None and s.columns[1] is not None and s.columns[1] < glyphs[s.glyph].image.shape[1]
-                gain = math.log(max(float(scores[s.crop].max()), 1e-6)) - (SPLIT_COST if inside else 0.0)
+                gain = math.log(max(sure[s.crop], 1e-6)) - (SPLIT_COST if inside else 0.0)
                 if s.columns is None and s.last == s.glyph:
                     # A whole glyph wider than a digit pays for the digits it would hide: a row of
                     # loops drawn in one stroke (000) is not one unsure digit.
