@@ -292,9 +292,13 @@ def _inside(stats: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def _writing_level(contrast: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig) -> float:
     """The 95th percentile of the contrast of the pieces that look written (inside the frame, not solid
-    blobs, not bits of lines), or 0 if there are none."""
+    blobs, not bits of lines), or 0 if there are none. What is left of a dense grid looks written too:
+    where it is most of the ink, the writing is measured above its contrast, as `_ink_level` does."""
     writing = _writing(stats, contrast.shape, config)
-    return _percentile_95(contrast, labels, writing) if writing.any() else 0.0
+    if not writing.any():
+        return 0.0
+    hist = _histogram(contrast, labels, writing)
+    return _darker_part(np.ascontiguousarray(contrast[::2, ::2]), hist, config)
 
 
 def _writing(stats: np.ndarray, shape: tuple[int, int], config: PreprocessConfig) -> np.ndarray:
@@ -369,6 +373,13 @@ def _ink_level(contrast: np.ndarray, config: PreprocessConfig) -> float:
         if not writing.any():
             return 0.0
         hist = _histogram(half, labels, writing)
+    return _darker_part(half, hist, config)
+
+
+def _darker_part(half: np.ndarray, hist: np.ndarray, config: PreprocessConfig) -> float:
+    """The 95th percentile of the histogram `hist` of what could be writing; where most of it is faint
+    and the rest far darker (a printed net holding the writing), of the writing alone above the net's
+    contrast (measured on `half`, the half-size contrast, so punched holes are left out again)."""
     split = _otsu_split(hist)
     if split is not None:
         _, labels, stats = components((half > split).astype(np.uint8))
@@ -402,10 +413,10 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     """
     cv2 = require("cv2")
     height, width = mask.shape
-    # A rule, or a grid of them, is long, fills little of its box (a notebook page's grid: 4%; the desk
-    # in a corner, a sleeve or a shadow fill much more) and runs through the middle of the frame.
+    # A rule, or a grid of them, is long, fills little of its box (under RULE_FILL; the desk in a corner,
+    # a sleeve or a shadow fill much more) and runs through the middle of the frame.
     x, y, w, h, area = stats[1:].T
-    sparse = area < 0.12 * w * h
+    sparse = area < RULE_FILL * w * h
     long = (w >= config.rule_length * width) | (h >= config.rule_length * height)
     if not (sparse & long & _through_middle(stats[1:], width, height, config)).any():
         return False
@@ -428,6 +439,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
 
 
 RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
+RULE_FILL = 0.25  # a net of rules fills less of its box than this (a notebook's rules: 4%, a grid of 5 mm squares: 15-20%)
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
 CLEAN_SHARE = 0.5  # of a rule's columns that must be the rule alone (the rest: writing on it)
 

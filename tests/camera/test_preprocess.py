@@ -138,6 +138,38 @@ def test_a_printed_grid_under_the_writing_is_not_ink(mnist, step):
     assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no net of lines left
 
 
+@pytest.mark.parametrize("tilt", [0, 20])
+def test_a_dense_grid_holding_the_writing_is_erased(mnist, tilt):
+    # A school maths book's 5 mm squares: the grid fills a fifth of its box, so it is no sparse net of
+    # rules, and it is most of the ink on the page. Turned a little, its erasure leaves bits behind.
+    page, spots = _page(mnist)
+    for at in range(-55, 700, 12):
+        cv2.line(page, (0, at), (639, at + tilt), 120, 1, cv2.LINE_AA)
+        cv2.line(page, (at + tilt, 0), (at, 479), 120, 1, cv2.LINE_AA)
+    page = cv2.GaussianBlur(page, (0, 0), 0.7)
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    # Nor its bits between the digits: the writing's level is measured above the grid's contrast.
+    outside = [b for b in ink.boxes if not any(x - 5 <= b[0] and b[0] + b[2] <= x + 89 and y - 5 <= b[1] and b[1] + b[3] <= y + 89 for x, y in spots)]
+    assert not outside
+
+
+def test_the_writings_level_is_measured_above_what_is_left_of_a_grid():
+    # After a grid is erased, its bits look written too and can outnumber the writing: the level
+    # must still be the writing's, or the bits pass for ink and faint writing is judged against them.
+    from edge_mnist.camera.preprocess import _writing_level, components
+
+    contrast = np.zeros((240, 320), np.uint8)
+    for y in range(10, 230, 10):  # bits of a printed grid, faint, all over the page
+        for x in range(10, 310, 10):
+            contrast[y : y + 8, x : x + 2] = 70
+    for x in (40, 140, 240):  # three digits' worth of dark strokes
+        contrast[100:130, x : x + 3] = 220
+        contrast[100:103, x : x + 20] = 220
+    _, labels, stats = components((contrast > 30).astype(np.uint8))
+    assert _writing_level(contrast, labels, stats, PreprocessConfig()) >= 200
+
+
 def test_a_blank_frame_an_overexposed_and_a_black_one_have_no_ink():
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(200, 3, (480, 640, 3)), 0, 255).astype(np.uint8)  # paper texture and sensor noise only
