@@ -154,6 +154,21 @@ def test_a_dense_grid_holding_the_writing_is_erased(mnist, tilt):
     assert not outside
 
 
+def test_big_digits_in_a_small_frame_are_no_ruled_lines():
+    # A pen's strokes a third of the frame tall are as long as a rule there, and a thin digit fills its
+    # narrow box as densely as a grid fills the page: only a net across the frame may be that dense.
+    page = np.full((240, 320), 200, np.uint8)
+    cv2.line(page, (40, 70), (40, 160), 30, 3)  # a 1
+    cv2.circle(page, (140, 95), 22, 30, 3)  # a 9
+    cv2.line(page, (162, 95), (158, 165), 30, 3)
+    cv2.line(page, (250, 70), (228, 135), 30, 3)  # a 4
+    cv2.line(page, (228, 135), (280, 135), 30, 3)
+    cv2.line(page, (265, 100), (262, 168), 30, 3)
+    ink = find_ink(page)
+    heights = sorted(b[3] for b in ink.boxes)
+    assert len(heights) == 3 and heights[0] >= 65  # three whole digits, none with its long stroke erased
+
+
 def test_the_writings_level_is_measured_above_what_is_left_of_a_grid():
     # After a grid is erased, its bits look written too and can outnumber the writing: the level
     # must still be the writing's, or the bits pass for ink and faint writing is judged against them.
