@@ -169,6 +169,20 @@ def test_big_digits_in_a_small_frame_are_no_ruled_lines():
     assert len(heights) == 3 and heights[0] >= 65  # three whole digits, none with its long stroke erased
 
 
+@pytest.mark.parametrize("index, height, pen", [(1912, 174, 47), (1291, 221, 66)])
+def test_a_fat_markers_digit_is_no_net_of_rules(mnist, index, height, pen):
+    # Read at half size, a fat 8 or 3 spans a third of the frame both ways, and its strokes leave little
+    # paper in its box: no dense net of rules to be erased from it (bench_reader's marker pages 50, 54).
+    from edge_mnist.camera.synth import write_page
+
+    scene = write_page(mnist, [[[index]]], height=height, pen=pen, spacing=0.2)
+    ink = find_ink(scene.image)
+    x, y, w, h = scene.truths[0].box
+    assert len(ink.boxes) == 1
+    bx, by, bw, bh = (v * ink.scale for v in ink.boxes[0])
+    assert bx <= x + 0.1 * w and by <= y + 0.1 * h and bx + bw >= x + 0.9 * w and by + bh >= y + 0.9 * h  # the whole digit
+
+
 def test_the_writings_level_is_measured_above_what_is_left_of_a_grid():
     # After a grid is erased, its bits look written too and can outnumber the writing: the level
     # must still be the writing's, or the bits pass for ink and faint writing is judged against them.
