@@ -180,16 +180,25 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
     """Labels of the faint pieces (too light alone to tell from show-through or a shadow's edge) that
     make glyphs of a line's size written on that line: a digit in a thinner stroke, or a lighter one,
     beside darker writing. Each glyph taken may lead to the next, along the line."""
-    if not len(ink.faint) or not lines:
+    rows = [[g.box for g in line.glyphs] for line in lines if line.glyphs]
+    if not len(ink.faint) or not rows:
         return []
-    groups = group_pieces(ink.faint[:, 1:5])
+    # Only pieces that can be part of a glyph of some line's size are grouped (a frame of faint specks
+    # would cost time for nothing), and at most MAX_FAINT of them, the largest.
+    heights = [statistics.median(b[3] for b in row) for row in rows]
+    _, _, _, w, h, area = ink.faint.T
+    fits = np.nonzero((h >= 0.2 * min(heights)) & (h <= 1.4 * max(heights)) & (w <= 1.5 * max(heights)))[0]
+    pieces = fits[np.argsort(-area[fits], kind="stable")[:MAX_FAINT]]
+    groups = [[int(pieces[i]) for i in g] for g in group_pieces(ink.faint[pieces, 1:5])]
     candidates = [(union_box(ink.faint[g, 1:5]), g) for g in groups]
-    rows = [[g.box for g in line.glyphs] for line in lines]
+    lo, hi = 0.6 * min(heights), 1.4 * max(heights)
+    angles = [line.angle for line in lines if line.glyphs]
+    candidates = [(box, g) for box, g in candidates if lo <= box[3] <= hi]
     taken: list[int] = []
     for _ in range(MAX_FAINT_STEPS):
         left = []
         for box, group in candidates:
-            row = next((row for row, line in zip(rows, lines) if _on_line(box, row, line.angle)), None)
+            row = next((row for row, angle in zip(rows, angles) if _on_line(box, row, angle)), None)
             if row is None:
                 left.append((box, group))
             else:
@@ -202,6 +211,7 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
 
 
 MAX_FAINT_STEPS = 4  # a faint number of four digits beside a dark one is followed to its end
+MAX_FAINT = 200  # faint pieces looked at in a frame, at most
 FAINT_REACH = 2.0  # digit heights from the line's nearest glyph that a faint glyph may be
 
 

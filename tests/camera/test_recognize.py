@@ -110,3 +110,24 @@ def test_soak_a_looped_video_does_not_grow_in_memory(camera_data, full_cnn_int8)
     assert result.index == frames - 1 and digits > 5 * frames
     growth = max(samples) - samples[0]
     assert growth < 8, f"resident memory grew {growth:.1f} MB over {frames - warmup} frames: {[round(s) for s in samples]}"
+
+
+def test_a_frame_of_faint_specks_beside_writing_looks_at_a_bounded_number_of_them(monkeypatch):
+    # Thousands of pieces too faint alone (paper texture, a sprayed page) beside a line of dark strokes:
+    # the search for faint writing on the line groups at most MAX_FAINT of them.
+    from edge_mnist.camera import recognize
+
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(0)
+    page = np.full((480, 640), 220, np.uint8)
+    for x, y in rng.integers((20, 20), (620, 460), (3000, 2)):
+        cv2.rectangle(page, (int(x), int(y)), (int(x) + 2, int(y) + 2), 110, -1)  # a speck 3 px wide, half as dark
+    for x in (100, 200, 300, 400):
+        cv2.line(page, (x, 200), (x + 10, 250), 20, 4)
+    grouped = []
+    group_pieces = recognize.group_pieces
+    monkeypatch.setattr(recognize, "group_pieces", lambda boxes: grouped.append(len(boxes)) or group_pieces(boxes))
+    ink = find_ink(page)
+    assert len(ink.faint) > recognize.MAX_FAINT  # the frame really has that many
+    recognize._faint_writing(ink, Recognizer(_LogitsModel())._lines(ink))
+    assert grouped and max(grouped) <= recognize.MAX_FAINT
