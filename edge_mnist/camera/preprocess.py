@@ -421,7 +421,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     # small frame, is as long as a rule and fills its narrow box as densely as a grid does), nor a fat
     # marker's digit, whose outline spans a good part of the frame.
     net = (w >= 2 * config.rule_length * width) & (h >= 2 * config.rule_length * height)
-    sparse = area < np.where(net, NET_FILL_RULES, RULE_FILL) * w * h
+    sparse = area < np.where(net, GRID_FILL, RULE_FILL) * w * h
     if not (sparse & (across | down) & _through_middle(stats[1:], width, height, config)).any():
         return False
     rules = []
@@ -444,7 +444,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
 
 RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
 RULE_FILL = 0.12  # a rule, or a net of them, fills less of its box than this (a notebook's rules: 4%)...
-NET_FILL_RULES = 0.25  # ...and a net over most of the frame less than this (a grid of 5 mm squares: 15-20%)
+GRID_FILL = 0.25  # ...and a net over most of the frame less than this (a grid of 5 mm squares: 15-20%)
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
 CLEAN_SHARE = 0.5  # of a rule's columns that must be the rule alone (the rest: writing on it)
 

@@ -180,9 +180,10 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
     """Labels of the faint pieces (too light alone to tell from show-through or a shadow's edge) that
     make glyphs of a line's size written on that line: a digit in a thinner stroke, or a lighter one,
     beside darker writing. Each glyph taken may lead to the next, along the line."""
-    rows = [[g.box for g in line.glyphs] for line in lines if line.glyphs]
-    if not len(ink.faint) or not rows:
+    written = [line for line in lines if line.glyphs]
+    if not len(ink.faint) or not written:
         return []
+    rows = [[g.box for g in line.glyphs] for line in written]
     # Only pieces that can be part of a glyph of some line's size are grouped (a frame of faint specks
     # would cost time for nothing), and at most MAX_FAINT of them, the largest.
     heights = [statistics.median(b[3] for b in row) for row in rows]
@@ -191,14 +192,12 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
     pieces = fits[np.argsort(-area[fits], kind="stable")[:MAX_FAINT]]
     groups = [[int(pieces[i]) for i in g] for g in group_pieces(ink.faint[pieces, 1:5])]
     candidates = [(union_box(ink.faint[g, 1:5]), g) for g in groups]
-    lo, hi = 0.6 * min(heights), 1.4 * max(heights)
-    angles = [line.angle for line in lines if line.glyphs]
-    candidates = [(box, g) for box, g in candidates if lo <= box[3] <= hi]
+    candidates = [(box, g) for box, g in candidates if 0.6 * min(heights) <= box[3] <= 1.4 * max(heights)]
     taken: list[int] = []
     for _ in range(MAX_FAINT_STEPS):
         left = []
         for box, group in candidates:
-            row = next((row for row, angle in zip(rows, angles) if _on_line(box, row, angle)), None)
+            row = next((row for row, line in zip(rows, written) if _on_line(box, row, line.angle)), None)
             if row is None:
                 left.append((box, group))
             else:
