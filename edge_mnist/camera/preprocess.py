@@ -446,7 +446,6 @@ RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit
 RULE_FILL = 0.12  # a rule, or a net of them, fills less of its box than this (a notebook's rules: 4%)...
 GRID_FILL = 0.25  # ...and a net over most of the frame less than this (a grid of 5 mm squares: 15-20%)
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
-CLEAN_SHARE = 0.5  # of a rule's columns that must be the rule alone (the rest: writing on it)
 
 
 def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
@@ -475,7 +474,7 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     # columns only and drawn straight across the others.
     thickness = bottom - top + 1
     clean = inked & (thickness <= np.median(thickness[inked]) + zoom)
-    if clean.sum() < CLEAN_SHARE * inked.sum():
+    if clean.sum() < 0.5 * inked.sum():
         return False
     centre = np.interp(columns, columns[clean], ((top + bottom) / 2)[clean]).astype(np.float32)
     # A running median follows a rule that bends with the page and ignores a stroke crossing it.

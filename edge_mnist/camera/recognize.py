@@ -188,11 +188,11 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
     # would cost time for nothing), and at most MAX_FAINT of them, the largest.
     heights = [statistics.median(b[3] for b in row) for row in rows]
     _, _, _, w, h, area = ink.faint.T
-    fits = np.nonzero((h >= 0.2 * min(heights)) & (h <= 1.4 * max(heights)) & (w <= 1.5 * max(heights)))[0]
+    fits = np.nonzero((h >= 0.2 * min(heights)) & (h <= FAINT_TALL[1] * max(heights)) & (w <= FAINT_WIDE * max(heights)))[0]
     pieces = fits[np.argsort(-area[fits], kind="stable")[:MAX_FAINT]]
     groups = [[int(pieces[i]) for i in g] for g in group_pieces(ink.faint[pieces, 1:5])]
     candidates = [(union_box(ink.faint[g, 1:5]), g) for g in groups]
-    candidates = [(box, g) for box, g in candidates if 0.6 * min(heights) <= box[3] <= 1.4 * max(heights)]
+    candidates = [(box, g) for box, g in candidates if FAINT_TALL[0] * min(heights) <= box[3] <= FAINT_TALL[1] * max(heights)]
     taken: list[int] = []
     for _ in range(MAX_FAINT_STEPS):
         left = []
@@ -212,16 +212,16 @@ def _faint_writing(ink: Ink, lines: list[_Line]) -> list[int]:
 MAX_FAINT_STEPS = 4  # a faint number of four digits beside a dark one is followed to its end
 MAX_FAINT = 200  # faint pieces looked at in a frame, at most
 FAINT_REACH = 2.0  # digit heights from the line's nearest glyph that a faint glyph may be
+FAINT_TALL = (0.6, 1.4)  # a faint glyph's height, in its line's digit heights...
+FAINT_WIDE = 1.5  # ...and its width at most
 
 
 def _on_line(box: Box, row: list[Box], angle: float) -> bool:
     """Whether `box` is a glyph of a line holding the glyphs `row`: as tall as they are, at most
     FAINT_REACH of their height beside the nearest, and centred on the line through it."""
-    if not row:
-        return False
     height = statistics.median(b[3] for b in row)
     x, y, w, h = box
-    if not 0.6 * height <= h <= 1.4 * height or w > 1.5 * height:
+    if not FAINT_TALL[0] * height <= h <= FAINT_TALL[1] * height or w > FAINT_WIDE * height:
         return False
     near = min(row, key=lambda b: max(b[0] - (x + w), x - (b[0] + b[2])))
     if max(near[0] - (x + w), x - (near[0] + near[2])) > FAINT_REACH * height:
@@ -506,7 +506,8 @@ class Recognizer:
 
     # -- what was read -------------------------------------------------------------------------
     def _read_lines(self, ink: Ink, lines: list[_Line], scores: np.ndarray) -> list[Line]:
-        chosen = [_best_cutting(line.glyphs, line.segments, scores) for line in lines]
+        sure = scores.max(axis=1).tolist() if len(scores) else []  # plain floats, once a frame: the cuttings look them up per segment
+        chosen = [_best_cutting(line.glyphs, line.segments, sure) for line in lines]
         boxes = [[self._frame_box(ink, s, line.glyphs) for s in segments] for line, segments in zip(lines, chosen)]
         line_scores = [scores[[s.crop for s in segments]] if segments else np.zeros((0, 10), np.float32) for segments in chosen]
         if self.smoother is not None:
@@ -577,8 +578,9 @@ def _scaled(box: Box, scale: float) -> Box:
     return int(x * scale), int(y * scale), max(1, int(round(w * scale))), max(1, int(round(h * scale)))
 
 
-def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.ndarray) -> list[_Segment]:
-    """The segments that cover the line's glyphs once each with the highest total log-confidence.
+def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], sure: list[float]) -> list[_Segment]:
+    """The segments that cover the line's glyphs once each with the highest total log-confidence
+    (`sure`: the classifier's top confidence for each crop of the frame).
 
     Glyph g spans [g, g + 1) on a number line and a cut at column c of it sits at g + c / width, so a
     segment is an interval and the best cutting is a best path from 0 to the glyph count. Each piece
@@ -593,7 +595,6 @@ def _best_cutting(glyphs: list[_Glyph], segments: list[_Segment], scores: np.nda
             return s.glyph + s.columns[0] / width, float(s.last + 1)
         return s.glyph + s.columns[0] / width, s.glyph + s.columns[1] / width
 
-    sure = scores.max(axis=1).tolist()  # plain floats: one numpy call, not one per segment
     by_end: dict[float, list[tuple[float, _Segment]]] = {}
     for s in segments:
         begin, end = span(s)
