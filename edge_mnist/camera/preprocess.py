@@ -445,6 +445,8 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
 RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
 RULE_FILL = 0.12  # a rule, or a net of them, fills less of its box than this (a notebook's rules: 4%)...
 GRID_FILL = 0.25  # ...and a net over most of the frame less than this (a grid of 5 mm squares: 15-20%)
+RULE_COVER = 0.8  # share of a rule's length with ink on it (a notebook's rules: 0.9-1.0; stacked digits: 0.4-0.8)...
+RULE_WANDER = 0.4  # ...or else its median distance from a fitted parabola at most, in working pixels at zoom 1
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
 
 
@@ -483,6 +485,14 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     if np.median(np.abs(line - centre)[clean]) > zoom:
         return False  # a long wavy scribble, not a rule
     half = float(np.median(counts[inked])) / 2 + zoom
+    # Digits stacked in a column (a list of numbers on a cramped page) line up as a dashed line once
+    # the gaps between the rows are bridged. A printed line has ink under nearly all of its length;
+    # one with gaps of paper must then be straight, as a faint printed grid's is, and a column of
+    # handwriting is not: it wanders off any smooth curve.
+    if ((before > 0) & (np.abs(rows - line[None, :]) <= half + zoom)).any(axis=0).mean() < RULE_COVER:
+        fit = np.polyval(np.polyfit(columns[clean], centre[clean], 2), columns[clean])
+        if np.median(np.abs(fit - centre[clean])) > RULE_WANDER * zoom:
+            return False
     # Where writing touches the rule, the band is narrowed to the rule itself: a stroke lying on a
     # rule as thick as itself (small writing) keeps its edge.
     band = np.abs(rows - line[None, :]) <= np.where(clean, half, half - zoom)[None, :]

@@ -124,6 +124,25 @@ def test_a_ruled_line_near_the_top_of_the_frame_is_erased_from_the_writing_on_it
     assert max(b[2] for b in ink.boxes) < 100  # no rule left
 
 
+def test_digits_stacked_in_a_column_on_ruled_paper_are_no_margin(mnist):
+    # A cramped list of numbers: the 1s under each other, rows closer than a rule's bridged gaps, line
+    # up as a dashed vertical line through the rules. It must not be erased as a margin.
+    def page(ruled):
+        page, spots = np.full((480, 640), 215, np.float32), []
+        ones, others = np.nonzero(mnist.y_test == 1)[0][:5], [np.nonzero(mnist.y_test == d)[0][0] for d in (4, 7, 8, 0, 9)]
+        for row, y in enumerate(range(30, 440, 40)):
+            for x, index in ((200, others[row % 5]), (240, ones[row % 5]), (280, others[(row + 2) % 5])):
+                _paste(page, mnist.x_test[index], x, y, ink=30, size=36)
+                spots.append((x, y))
+            if ruled:
+                cv2.line(page, (0, y + 32), (639, y + 34), 140, 1, cv2.LINE_AA)
+        return find_ink(np.clip(page, 0, 255).astype(np.uint8)).mask, spots
+
+    (plain, spots), (ruled, _) = page(False), page(True)
+    kept = [np.count_nonzero(ruled[y : y + 36, x : x + 36]) / np.count_nonzero(plain[y : y + 36, x : x + 36]) for x, y in spots]
+    assert min(kept) >= 0.9  # every digit whole, the 1s included
+
+
 @pytest.mark.parametrize("step", [14, 21])
 def test_a_printed_grid_under_the_writing_is_not_ink(mnist, step):
     """Squared paper filling the frame: a net of printed lines, denser than ruled lines and reaching every
