@@ -424,7 +424,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     sparse = area < np.where(net, GRID_FILL, RULE_FILL) * w * h
     if not (sparse & (across | down) & _through_middle(stats[1:], width, height, config)).any():
         return False
-    rules = []
+    pieces = []
     # Find the rules of both directions before erasing any: erasing the ruled lines first would cut a
     # margin into pieces too short to be found.
     for vertical in (False, True):
@@ -435,11 +435,57 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
         thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15 * zoom, 1) if vertical else (1, 15 * zoom), np.uint8))
         _, thin_labels, thin_stats = components(thin)
         span = thin_stats[:, 3] if vertical else thin_stats[:, 2]
-        for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0]:
-            if i:
-                rules.append((thin_labels, int(i), tuple(thin_stats[i, :4]), vertical, zoom))
+        pieces.append((thin_labels, thin_stats, [int(i) for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0] if i], vertical))
     original = mask.copy()
-    return any([_erase_rule(mask, original, *rule) for rule in rules])
+    erased = False
+    for thin_labels, thin_stats, long, vertical in pieces:
+        rules = [i for i in long if _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
+        for i in _continued(thin_labels, thin_stats, rules, vertical, zoom):
+            _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
+        erased |= bool(rules)
+    return erased
+
+
+def _continued(labels: np.ndarray, stats: np.ndarray, found: list[int], vertical: bool, zoom: int) -> list[int]:
+    """Pieces that continue a found rule past where it broke (writing sitting on it, a stretch where it
+    fades, a turned page's rule stepping from one row of pixels to the next): long thin pieces that
+    begin a short gap beyond a rule's end, or beyond such a piece's, on the rule's line."""
+    along, across = (1, 0) if vertical else (0, 1)
+    begin, length, thickness = stats[:, along], stats[:, along + 2], stats[:, across + 2]
+    pieces = [int(i) for i in np.nonzero((length >= RULE_LINK * zoom) & (thickness <= 0.3 * length))[0] if i and i not in found]
+    if not found or not pieces:
+        return []
+
+    line: dict[int, tuple[float, float]] = {}
+
+    def ends(i: int) -> tuple[float, float]:  # where the piece is across its direction, at its two ends
+        if i not in line:
+            x, y, w, h = stats[i, :4]
+            piece = labels[y : y + h, x : x + w] == i
+            piece = piece.T if vertical else piece
+            rows = np.arange(piece.shape[0])
+            line[i] = tuple(float(stats[i, across] + rows @ piece[:, k] / max(1, piece[:, k].sum())) for k in (0, -1))
+        return line[i]
+
+    chain: list[int] = []
+    todo = [(i, (ends(i)[1] - ends(i)[0]) / max(1, length[i] - 1)) for i in found]
+    while todo:
+        i, slope = todo.pop()
+        first, last = begin[i], begin[i] + length[i] - 1
+        for j in list(pieces):
+            after = begin[j] - last  # j begins this far beyond i's end, or ends this far before its start
+            before = first - (begin[j] + length[j] - 1)
+            if -RULE_THICKNESS * zoom <= after <= RULE_GAP * zoom:
+                off = ends(j)[0] - (ends(i)[1] + slope * after)
+            elif -RULE_THICKNESS * zoom <= before <= RULE_GAP * zoom:
+                off = ends(j)[1] - (ends(i)[0] - slope * before)
+            else:
+                continue
+            if abs(off) <= RULE_THICKNESS * zoom / 2:
+                pieces.remove(j)
+                chain.append(j)
+                todo.append((j, slope))
+    return chain
 
 
 RULE_THICKNESS = 5  # working pixels at zoom 1: printed rules are thinner; digit strokes crossing them are not erased
@@ -447,7 +493,9 @@ RULE_FILL = 0.12  # a rule, or a net of them, fills less of its box than this (a
 GRID_FILL = 0.25  # ...and a net over most of the frame less than this (a grid of 5 mm squares: 15-20%)
 RULE_COVER = 0.8  # share of a rule's length with ink on it (a notebook's rules: 0.9-1.0; stacked digits: 0.4-0.8)...
 RULE_WANDER = 0.4  # ...or else its median distance from a fitted parabola at most, in working pixels at zoom 1
-RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too
+RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too...
+RULE_LINK = 40  # ...and pieces at least this long (working pixels at zoom 1) that continue one...
+RULE_GAP = 40  # ...across a gap of at most this many
 
 
 def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:

@@ -124,6 +124,20 @@ def test_a_ruled_line_near_the_top_of_the_frame_is_erased_from_the_writing_on_it
     assert max(b[2] for b in ink.boxes) < 100  # no rule left
 
 
+def test_a_rule_broken_into_stretches_is_erased_under_the_digits_on_it(mnist):
+    # A faint rule on a turned page breaks into stretches: one long enough to be found as a rule, the
+    # rest too short, and digits sit on those. The stretches continue the rule: erased too.
+    page = np.full((480, 640), 215, np.float32)
+    for x0, x1 in ((0, 330), (352, 440), (462, 550), (572, 639)):
+        cv2.line(page, (x0, 300 + x0 // 30), (x1, 300 + x1 // 30), 140, 1, cv2.LINE_AA)
+    spots = [(350, 242), (460, 246)]
+    for i, (x, y) in enumerate(spots):
+        _paste(page, mnist.x_test[i], x, y, ink=30)
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True]
+    assert len(ink.boxes) == 2  # the digits alone, no stretch of the rule left
+
+
 def test_digits_stacked_in_a_column_on_ruled_paper_are_no_margin(mnist):
     # A cramped list of numbers: the 1s under each other, rows closer than a rule's bridged gaps, line
     # up as a dashed vertical line through the rules. It must not be erased as a margin.
