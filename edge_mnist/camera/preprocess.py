@@ -174,6 +174,7 @@ def thick_strokes(small: np.ndarray, paper: np.ndarray) -> bool:
 
 
 THICK_STROKE = 9  # quarter-size pixels: 36 px at full size, the widest stroke `paper_of` removes
+THICK_MIN_SIDE = 128  # working pixels: a frame of fat strokes is read halved down to this size on its longer side
 
 
 def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), zoom: int = 1) -> Ink:
@@ -182,8 +183,9 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     gray, scale = working_gray(frame, config.max_side, zoom)
     gray, small = dark_on_light(gray, quarter_size(gray, zoom))
     paper = paper_of(small)
-    if zoom == 1 and max(gray.shape) // 2 >= MIN_SIDE and thick_strokes(small, paper):
-        # Read at half the size, where the strokes are half as wide (and again, for wider ones).
+    if zoom == 1 and max(gray.shape) // 2 >= THICK_MIN_SIDE and thick_strokes(small, paper):
+        # Read at half the size, where the strokes are half as wide (and again, for wider ones: a marker
+        # a third of the digit's height wide still reads hollow in a 640x480 frame read at 320x240).
         return find_ink(frame, replace(config, max_side=max(gray.shape) // 2))
     if config.threshold is Threshold.OTSU:
         mask = cv2.threshold(cv2.GaussianBlur(gray, (5, 5), 0), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
