@@ -278,11 +278,16 @@ def _blob(ink: Ink, ids: list[int], box: Box, area: int) -> bool:
     mask = piece_mask(ink, ids, box)
     if stroke_width(mask) <= 0.4 * min(w, h):
         return False
-    hull = cv2.convexHull(np.concatenate(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]))
-    return area >= SOLID * cv2.contourArea(hull)
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    outer = [c for c, link in zip(contours, hierarchy[0]) if link[3] < 0]
+    hull_area = cv2.contourArea(cv2.convexHull(np.concatenate(outer)))
+    # A fat marker's 0 (or 6, 8, 9) leaves only a small hole in its loop, but a hole: a dot has none.
+    holes = sum(cv2.contourArea(c) for c, link in zip(contours, hierarchy[0]) if link[3] >= 0)
+    return area >= SOLID * hull_area and holes < HOLE * hull_area
 
 
-SOLID = 0.9  # a dot fills its convex hull (a drawn disc: 0.95 and more); a fat marker's 3, 4, 5 or 7 leaves bays
+SOLID = 0.95  # a dot fills its convex hull (a drawn disc: 1.0 and more, in pixels against the hull's polygon); a fat marker's 3, 4, 5 or 7 leaves bays, its 6 or 9 with the loop filled a stem (0.92)
+HOLE = 0.02  # ...and has no hole this share of its hull or more (a fat marker's 0 keeps one of 7-12%)
 
 
 def _tight(image: np.ndarray) -> np.ndarray | None:
