@@ -76,7 +76,8 @@ def parse_source(text: str) -> SourceSpec:
 
 
 def read_image(path) -> np.ndarray:
-    """Decode one image file (BGR), or SourceError naming the file."""
+    """Decode one image file (BGR) upright, turned by its EXIF orientation as a phone shows it, or
+    SourceError naming the file."""
     cv2 = require("cv2")
     path = Path(path)
     try:

@@ -39,6 +39,22 @@ def test_video_yields_every_frame_and_loops(camera_data):
     assert indices == list(range(total))
 
 
+def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
+    # Phones store a portrait photo as landscape pixels plus an EXIF orientation; read as stored, every
+    # digit in it would lie on its side.
+    cv2 = pytest.importorskip("cv2")
+    stored = np.zeros((100, 200, 3), np.uint8)
+    stored[:, :50] = 255  # a bright band along the stored left edge
+    jpeg = cv2.imencode(".jpg", stored)[1].tobytes()
+    # An APP1 segment with one TIFF entry: Orientation (0x0112) = 6, "turn 90 degrees clockwise to view".
+    tiff = b"MM\x00*\x00\x00\x00\x08" + b"\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\x00\x00\x00\x00"
+    app1 = b"\xff\xe1" + (2 + 6 + len(tiff)).to_bytes(2, "big") + b"Exif\x00\x00" + tiff
+    (tmp_path / "portrait.jpg").write_bytes(jpeg[:2] + app1 + jpeg[2:])
+    image = read_image(tmp_path / "portrait.jpg")
+    assert image.shape[:2] == (200, 100)  # upright: as tall as the stored image was wide
+    assert image[:50].mean() > 200 and image[-50:].mean() < 50  # the band, turned clockwise, on top
+
+
 def test_empty_folder_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("no pictures here")
     with pytest.raises(SourceError, match="no images in folder"):
