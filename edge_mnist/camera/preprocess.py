@@ -440,8 +440,8 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
         pieces.append((thin_labels, thin_stats, [int(i) for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0] if i], vertical))
     original = mask.copy()
     erased = False
-    for thin_labels, thin_stats, long, vertical in pieces:
-        rules = [i for i in long if _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
+    for thin_labels, thin_stats, found, vertical in pieces:
+        rules = [i for i in found if _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
         for i in _continued(thin_labels, thin_stats, rules, vertical, zoom):
             _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
         erased |= bool(rules)
