@@ -512,6 +512,24 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     else:
         lo, hi = max(0, y - margin), min(mask.shape[0], y + h + margin)
         region, before, piece = mask[lo:hi, x : x + w], original[lo:hi, x : x + w], labels[lo:hi, x : x + w] == label
+    # Two lines of a grid joined by the writing between them (a number across squared paper's lines)
+    # make one piece, hollow across: ink far wider than it is thick. Each line is followed alone.
+    counts, across = piece.sum(axis=0), np.ascontiguousarray(piece.T)
+    first = np.argmax(across, axis=1)
+    spread = piece.shape[0] - np.argmax(across[:, ::-1], axis=1) - first
+    hollow = (counts > 0) & (spread > counts + RULE_THICKNESS * zoom)
+    if hollow.mean() > 0.5:
+        columns = np.arange(piece.shape[1])
+        middle = np.interp(columns, columns[hollow], (first + spread / 2)[hollow])
+        rows = np.arange(piece.shape[0])[:, None]
+        return any([_erase_along(region, before, piece & (rows < middle), zoom), _erase_along(region, before, piece & (rows >= middle), zoom)])
+    return _erase_along(region, before, piece, zoom)
+
+
+def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom: int) -> bool:
+    """_erase_rule's work on one piece, `piece` its pixels in `region` (the mask there, rows across the
+    rule) and `before` the mask as it was before any rule was erased."""
+    cv2 = require("cv2")
     rows = np.arange(piece.shape[0], dtype=np.float32)[:, None]
     counts = piece.sum(axis=0)
     inked = counts > 0

@@ -171,6 +171,18 @@ def test_a_printed_grid_under_the_writing_is_not_ink(mnist, step):
     assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no net of lines left
 
 
+def test_two_grid_lines_joined_by_the_writing_across_them_are_both_erased(mnist):
+    # Small writing across squared paper, read at twice the size: a number's strokes join two
+    # neighbouring lines of the grid into one piece, hollow across. Followed as one line, neither was
+    # erased, and both were kept as long 1s.
+    from edge_mnist.camera.synth import write_page
+
+    scene = write_page(mnist, [[[4731, 5118, 7551, 9504], [348, 1441, 8229, 9486]]], height=14, pen=1.0, paper="squared", seed=1)
+    ink = find_ink(scene.image, zoom=2)
+    kept = np.isin(ink.labels, ink.ids)
+    assert kept.mean(axis=0).max() <= 0.5 and kept.mean(axis=1).max() <= 0.5  # no line of the grid left as writing
+
+
 @pytest.mark.parametrize("tilt", [0, 20])
 def test_a_dense_grid_holding_the_writing_is_erased(mnist, tilt):
     # A school maths book's 5 mm squares: the grid fills a fifth of its box, so it is no sparse net of
