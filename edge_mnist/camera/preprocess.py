@@ -503,7 +503,6 @@ RULE_GAP = 40  # ...across a gap of at most this many
 def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
     """Follow one long thin piece; if it runs straight (or gently curved), erase a band along it from
     the mask, except where a stroke crosses it (ink just beyond both edges of the band)."""
-    cv2 = require("cv2")
     x, y, w, h = box
     margin = (RULE_THICKNESS + 3) * zoom
     if vertical:
@@ -512,37 +511,33 @@ def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, labe
     else:
         lo, hi = max(0, y - margin), min(mask.shape[0], y + h + margin)
         region, before, piece = mask[lo:hi, x : x + w], original[lo:hi, x : x + w], labels[lo:hi, x : x + w] == label
-    # Two lines of a grid joined by the writing between them (a number across squared paper's lines)
-    # make one piece, hollow across: ink far wider than it is thick. Each line is followed alone.
-    counts, across = piece.sum(axis=0), np.ascontiguousarray(piece.T)
-    first = np.argmax(across, axis=1)
-    spread = piece.shape[0] - np.argmax(across[:, ::-1], axis=1) - first
-    hollow = (counts > 0) & (spread > counts + RULE_THICKNESS * zoom)
-    if hollow.mean() > 0.5:
-        columns = np.arange(piece.shape[1])
-        middle = np.interp(columns, columns[hollow], (first + spread / 2)[hollow])
-        rows = np.arange(piece.shape[0])[:, None]
-        return any([_erase_along(region, before, piece & (rows < middle), zoom), _erase_along(region, before, piece & (rows >= middle), zoom)])
     return _erase_along(region, before, piece, zoom)
 
 
-def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom: int) -> bool:
+def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom: int, split: bool = True) -> bool:
     """_erase_rule's work on one piece, `piece` its pixels in `region` (the mask there, rows across the
-    rule) and `before` the mask as it was before any rule was erased."""
+    rule) and `before` the mask as it was before any rule was erased; `split`: a hollow piece may be
+    followed as two lines."""
     cv2 = require("cv2")
     rows = np.arange(piece.shape[0], dtype=np.float32)[:, None]
     counts = piece.sum(axis=0)
     inked = counts > 0
-    if inked.mean() < 0.6:
-        return False  # mostly gaps: a row of separate strokes, not a line
     columns = np.arange(piece.shape[1])
     across = np.ascontiguousarray(piece.T)  # argmax along contiguous rows: ten times faster
     top = np.argmax(across, axis=1)
     bottom = piece.shape[0] - 1 - np.argmax(across[:, ::-1], axis=1)
+    thickness = bottom - top + 1
+    # Two lines of a grid joined by the writing between them (a number across squared paper's lines)
+    # make one piece, hollow across: ink far wider than it is thick. Each line is followed alone.
+    hollow = inked & (thickness > counts + RULE_THICKNESS * zoom)
+    if split and hollow.mean() > 0.5:
+        middle = np.interp(columns, columns[hollow], (top + thickness / 2)[hollow])
+        return any([_erase_along(region, before, piece & (rows < middle), zoom, split=False), _erase_along(region, before, piece & (rows >= middle), zoom, split=False)])
+    if inked.mean() < 0.6:
+        return False  # mostly gaps: a row of separate strokes, not a line
     # Where writing touches the rule, the ink across it is thicker than the rule: its centre is off
     # the rule there, for as long as a row of 0s sits on it. The rule is followed through its clean
     # columns only and drawn straight across the others.
-    thickness = bottom - top + 1
     clean = inked & (thickness <= np.median(thickness[inked]) + zoom)
     if clean.sum() < 0.5 * inked.sum():
         return False
