@@ -231,14 +231,17 @@ def _on_line(box: Box, row: list[Box], angle: float) -> bool:
 
 
 def _split_across_lines(ink: Ink, boxes: list[Box], ids: list[list[int]], groups: list, min_height: int):
-    """Glyphs two lines tall (a digit touching the one below it, on a cramped page) cut at their thinnest
-    row, where other glyphs show two lines of writing: each half keeps the pieces' ink in its rows."""
+    """Glyphs two or more lines tall (a digit touching the one below it on a cramped page; digits of
+    three rows joined through the small flags of 5s on a turned page) cut at their thinnest row, where
+    other glyphs show two lines of writing, and each part again: each keeps the pieces' ink in its rows."""
     tall = [b[3] for b in boxes if b[3] >= min_height]
     if len(tall) < 3:
         return boxes, ids, groups
     typical = statistics.median(tall)
     out_boxes, out_ids, out_groups = [], [], []
-    for box, glyph_ids, group in zip(boxes, ids, groups):
+    todo = list(zip(boxes, ids, groups))[::-1]
+    while todo:
+        box, glyph_ids, group = todo.pop()
         x, y, w, h = box
         cut = None
         if h > 1.7 * typical:
@@ -250,12 +253,12 @@ def _split_across_lines(ink: Ink, boxes: list[Box], ids: list[list[int]], groups
         if cut is None:
             out_boxes.append(box), out_ids.append(glyph_ids), out_groups.append(group)
             continue
+        parts = []
         for part in ((x, y, w, cut), (x, y + cut, w, h - cut)):
             ys = np.nonzero((piece_mask(ink, glyph_ids, part) > 0).any(axis=1))[0]
-            if len(ys):  # the half's own ink rows
-                out_boxes.append((part[0], part[1] + int(ys[0]), part[2], int(ys[-1] - ys[0]) + 1))
-                out_ids.append(glyph_ids)
-                out_groups.append(group)
+            if len(ys):  # the part's own ink rows
+                parts.append(((part[0], part[1] + int(ys[0]), part[2], int(ys[-1] - ys[0]) + 1), glyph_ids, group))
+        todo += parts[::-1]
     return out_boxes, out_ids, out_groups
 
 

@@ -145,6 +145,17 @@ def test_mnist_images_as_stored_are_read(mnist, clear, camera_cnn_int8, tmp_path
         assert json.loads(result.stdout)["text"] == str(digit)
 
 
+def test_digits_of_three_lines_joined_through_small_marks_are_three_digits(mnist, clear, camera_cnn_int8, tmp_path):
+    # A cramped page turned a little: a small mark between two rows (a 5's flag written apart, a dot)
+    # joins the digits above and below it into one glyph, and two such marks make it three lines tall.
+    scene = _page(mnist, clear, "46/83/29", height=50, pen=4, spacing=0.3)
+    column = [line[0][0].box for line in scene.lines]
+    for above, below in zip(column, column[1:]):
+        x = (above[0] + above[2] // 2 + below[0] + below[2] // 2) // 2
+        cv2.circle(scene.image, (x, (above[1] + above[3] + below[1]) // 2), 3, (30, 30, 30), -1, cv2.LINE_AA)
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "46\n83\n29"
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
