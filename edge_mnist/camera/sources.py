@@ -84,10 +84,29 @@ def read_image(path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, works for any file name
     except OSError as exc:
         raise SourceError(f"cannot read image {path}: {exc.strerror}") from None
+    # A drawing saved with a transparent background (a canvas or paint program's PNG) holds its digit
+    # in the alpha channel: its colour channels are often one colour, black or white, throughout.
+    # (A JPEG has no alpha; the colour decode below turns a photo by its EXIF orientation.)
+    drawn = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size and data[:2].tobytes() != b"\xff\xd8" else None
+    if drawn is not None and drawn.ndim == 3 and drawn.shape[2] in (2, 4):
+        return _on_contrasting_ground(drawn)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise SourceError(f"cannot decode image {path} (not an image, or a format this OpenCV cannot read)")
     return image
+
+
+def _on_contrasting_ground(drawn: np.ndarray) -> np.ndarray:
+    """An image with an alpha channel (gray or BGR, then alpha; 8 or 16 bits) as BGR, laid on white
+    where what it shows is dark and on black where it is light, so the drawing stands out either way."""
+    cv2 = require("cv2")
+    top = 65535.0 if drawn.dtype == np.uint16 else 255.0
+    colour, alpha = drawn[..., :-1].astype(np.float32) / top, drawn[..., -1:].astype(np.float32) / top
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    shown = float((colour * alpha).sum() / max(3 * float(alpha.sum()), 1e-6))  # the mean brightness of what is drawn
+    ground = 1.0 if shown < 0.5 else 0.0
+    return cv2.convertScaleAbs(colour * alpha + ground * (1 - alpha), alpha=255.0)
 
 
 def open_capture(target: str):

@@ -156,6 +156,19 @@ def test_digits_of_three_lines_joined_through_small_marks_are_three_digits(mnist
     assert _read(scene, camera_cnn_int8, tmp_path)["text"] == "46\n83\n29"
 
 
+@pytest.mark.parametrize("ink", [0, 255])
+def test_a_digit_drawn_on_a_transparent_background_is_read(mnist, clear, camera_cnn_int8, tmp_path, ink):
+    # What a drawing program saves: the digit in the alpha channel, black or white ink on nothing.
+    for digit in (3, 7):
+        drawn = np.full((280, 280, 4), ink, np.uint8)
+        drawn[..., 3] = cv2.resize(mnist.x_test[clear[digit]], (280, 280), interpolation=cv2.INTER_LINEAR)
+        path = tmp_path / f"{digit}.png"
+        cv2.imwrite(str(path), drawn)
+        result = CliRunner().invoke(cli, ["read", str(path), "--model", str(camera_cnn_int8), "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["text"] == str(digit)
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))

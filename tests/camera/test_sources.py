@@ -55,6 +55,23 @@ def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
     assert image[:50].mean() > 200 and image[-50:].mean() < 50  # the band, turned clockwise, on top
 
 
+@pytest.mark.parametrize("ink", [0, 255])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_drawing_on_a_transparent_background_is_laid_on_a_contrasting_ground(tmp_path, ink, dtype):
+    # A canvas or paint program saves a digit as colour everywhere and the drawing in the alpha
+    # channel: decoded as colour alone, black ink on transparent black is one black page.
+    cv2 = pytest.importorskip("cv2")
+    top = np.iinfo(dtype).max
+    alpha = np.zeros((60, 80), dtype)
+    cv2.circle(alpha, (40, 30), 15, int(top), 3)
+    drawn = np.dstack([np.full((60, 80, 3), ink * (top // 255), dtype), alpha])
+    cv2.imwrite(str(tmp_path / "drawing.png"), drawn)
+    image = read_image(tmp_path / "drawing.png")
+    assert image.shape == (60, 80, 3) and image.dtype == np.uint8
+    stroke, ground = image[30, 25], image[5, 5]  # on the circle, and far from it
+    assert abs(int(stroke.mean()) - ink) <= 1 and abs(int(ground.mean()) - (255 - ink)) <= 1
+
+
 def test_empty_folder_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("no pictures here")
     with pytest.raises(SourceError, match="no images in folder"):
