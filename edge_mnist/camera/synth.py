@@ -109,7 +109,7 @@ def _try_scene(rng, mnist: Mnist, digits: int, papers: tuple[str, ...]) -> Scene
 def _paper(rng, kind: str, height: float, holes: bool = True):
     """The page (float32 BGR, HEIGHT x WIDTH) and the spacing of its ruled lines."""
     cv2 = require("cv2")
-    base = {"white": (240, 240, 240), "grey": (195, 195, 200), "yellow": (150, 225, 240), "ruled": (235, 235, 230), "squared": (240, 240, 240)}[kind]
+    base = {"white": (240, 240, 240), "grey": (195, 195, 200), "yellow": (150, 225, 240), "ruled": (235, 235, 230), "squared": (240, 240, 240), "notebook": (235, 235, 230)}[kind]
     tone = np.float32(base) * rng.uniform(0.85, 1.05)
     fibres = cv2.GaussianBlur(rng.normal(0, 4, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 1.0)
     page = np.clip(tone + fibres[..., None], 0, 255)
@@ -189,13 +189,19 @@ def write_page(
     """A page with exactly these numbers, for tests that need to know what is on it: `lines` of
     numbers of MNIST test indices, written `height` px tall with one `pen` (px), digits `spacing`
     heights apart (below zero they touch), numbers apart by `separator` ('gap', 'dash' or 'comma'),
-    on `paper` (one of PAPERS, or "squared"; printed lines fall where they fall), the page turned `turn` degrees,
+    on `paper` (one of PAPERS, or "squared": printed lines fall where they fall; or "notebook": the
+    writing sits on its rules, a notebook's cramped lines), the page turned `turn` degrees,
     photographed without shadows, thumbs or perspective."""
     cv2 = require("cv2")
     rng = np.random.default_rng(seed)
     page, _ = _paper(rng, paper, height, holes=False)
     ink = np.zeros((HEIGHT, WIDTH), np.float32)
     written, y = [], max(MARGIN, (HEIGHT - 1.6 * height * len(lines)) / 2)  # centred: a turned page keeps it in view
+    if paper == "notebook":  # a rule under each line of writing (the digits' feet on it), more at the same pitch, a margin
+        colour, width = (np.float32([200, 160, 120]) * rng.uniform(0.6, 1.0)).tolist(), 1 + int(rng.random() < 0.4)
+        for rule in np.arange((y + height) % (1.6 * height), HEIGHT, 1.6 * height):
+            cv2.line(page, (0, int(round(rule))), (WIDTH - 1, int(round(rule))), colour, width, cv2.LINE_AA)
+        cv2.line(page, (2 * MARGIN - 8, 0), (2 * MARGIN - 8, HEIGHT - 1), [130, 130, 220], 2, cv2.LINE_AA)
     for line in lines:
         numbers, x = [], 2 * MARGIN + height * 0.3
         for k, picks in enumerate(line):

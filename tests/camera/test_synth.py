@@ -104,3 +104,16 @@ def test_a_thumb_holds_the_page_but_never_covers_the_writing():
             over[name] += (skin & (cv2.warpPerspective(writing, matrix, (WIDTH, HEIGHT)) > 0)).sum() > 50
     assert over["free"] >= 2 and over["written"] == 0  # without the writing to keep clear, thumbs cover some
     assert thumbs["written"] >= 2  # and pages are still held
+
+
+def test_a_notebook_page_has_a_rule_under_each_line_of_writing(mnist):
+    # What `bench_reader --notebook` reads: the digits' feet on the printed rules, as a notebook is written.
+    from edge_mnist.camera.synth import write_page
+
+    scene = write_page(mnist, [[[3, 2]], [[1, 0, 4]]], height=20, pen=2, paper="notebook", seed=1)
+    right = slice(WIDTH // 2, WIDTH - MARGIN)  # beyond the writing: only paper and rules are there
+    rows = cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY)[:, right].mean(axis=1)
+    for line in scene.lines:
+        top = min(t.box[1] for number in line for t in number)
+        feet = max(t.box[1] + t.box[3] for number in line for t in number)
+        assert rows[feet - 4 : feet + 5].min() < np.median(rows[top : feet - 4]) - 25  # a rule at the feet, none above them
