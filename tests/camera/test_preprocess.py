@@ -111,6 +111,19 @@ def test_ruled_lines_are_erased_and_digits_on_them_kept(mnist):
     assert max(b[2] for b in ink.boxes) < 100 and max(b[3] for b in ink.boxes) < 100  # no rule left
 
 
+def test_cramped_rules_running_into_the_desk_at_the_frames_edge_are_erased(mnist):
+    # Rules every 14 px and a strip of desk beside and below the page, too narrow for the paper estimate
+    # to take for paper: rules, desk and writing make one net filling a quarter of the frame.
+    page, spots = _page(mnist)
+    for y in range(6, 480, 14):
+        cv2.line(page, (0, y), (639, y + 4), 120, 2)
+    page[:, :16] = 60
+    page[-16:, :] = 60
+    ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert _boxes_inside(ink, spots) == [True, True, True]
+    assert max(b[2] for b in ink.boxes) < 100  # no rule left
+
+
 def test_a_ruled_line_near_the_top_of_the_frame_is_erased_from_the_writing_on_it(mnist):
     # The frame's only rule, and the digits on it, well above its middle: no net of rules reaches the
     # middle of the frame, yet the rule must not join the digits into one wide piece.
