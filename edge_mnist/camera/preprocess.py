@@ -207,12 +207,18 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     if len(frames):
         mask[np.isin(labels, frames)] = 0
         count, labels, stats = components(mask)
-    if _erase_rules(mask, labels, stats, config, zoom):
+    if _erase_rules(mask, labels, stats, config, zoom, contrast, level):
         count, labels, stats = components(mask)
         if contrast is not None:
             # The writing was part of the grid of rules the level was measured on, and printed rules
             # can be darker than pencil: measure the writing again, now that it stands alone.
-            level = _writing_level(contrast, labels, stats, config) or level
+            remeasured = _writing_level(contrast, labels, stats, config) or level
+            if remeasured > level:
+                # Its whole shape is what stands out at the low share of its own level: what the net's
+                # lower level let in around it (a blurred stroke's halo, joining its neighbours) goes.
+                mask[contrast <= max(config.floor, config.low * remeasured)] = 0
+                count, labels, stats = components(mask)
+            level = remeasured
     if contrast is None:
         strong_pixels = faint_pixels = stats[:, 4]  # Otsu's split: all ink is dark
     else:
@@ -406,7 +412,7 @@ def _through_middle(stats: np.ndarray, width: int, height: int, config: Preproce
 NET_FILL = 0.35  # a net of rules or a printed grid fills less of its box than this (a notebook's rules: 4%, 5 mm squares: 20%)
 
 
-def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig, zoom: int) -> bool:
+def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig, zoom: int, contrast: np.ndarray | None = None, level: float = 0.0) -> bool:
     """Erase ruled lines and margins in place; True if any was found.
 
     Only frames with a piece of ink spanning much of the frame can hold one, which keeps the common
@@ -441,9 +447,9 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     original = mask.copy()
     erased = False
     for thin_labels, thin_stats, found, vertical in pieces:
-        rules = [i for i in found if _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
+        rules = [i for i in found if _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
         for i in _continued(thin_labels, thin_stats, rules, vertical, zoom):
-            _erase_rule(mask, original, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
+            _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
         erased |= bool(rules)
     return erased
 
@@ -500,24 +506,26 @@ RULE_LINK = 40  # ...and pieces at least this long (working pixels at zoom 1) th
 RULE_GAP = 40  # ...across a gap of at most this many
 
 
-def _erase_rule(mask: np.ndarray, original: np.ndarray, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
+def _erase_rule(mask: np.ndarray, original: np.ndarray, contrast: np.ndarray | None, level: float, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
     """Follow one long thin piece; if it runs straight (or gently curved), erase a band along it from
     the mask, except where a stroke crosses it (ink just beyond both edges of the band)."""
     x, y, w, h = box
     margin = (RULE_THICKNESS + 3) * zoom
     if vertical:
         lo, hi = max(0, x - margin), min(mask.shape[1], x + w + margin)
-        region, before, piece = mask[y : y + h, lo:hi].T, original[y : y + h, lo:hi].T, (labels[y : y + h, lo:hi] == label).T
+        window = (slice(y, y + h), slice(lo, hi))
     else:
         lo, hi = max(0, y - margin), min(mask.shape[0], y + h + margin)
-        region, before, piece = mask[lo:hi, x : x + w], original[lo:hi, x : x + w], labels[lo:hi, x : x + w] == label
-    return _erase_along(region, before, piece, zoom)
+        window = (slice(lo, hi), slice(x, x + w))
+    turn = (lambda a: a.T) if vertical else (lambda a: a)  # rows across the rule
+    darkness = None if contrast is None else turn(contrast[window])
+    return _erase_along(turn(mask[window]), turn(original[window]), turn(labels[window] == label), zoom, darkness=darkness, level=level)
 
 
-def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom: int, split: bool = True) -> bool:
+def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom: int, split: bool = True, darkness: np.ndarray | None = None, level: float = 0.0) -> bool:
     """_erase_rule's work on one piece, `piece` its pixels in `region` (the mask there, rows across the
-    rule) and `before` the mask as it was before any rule was erased; `split`: a hollow piece may be
-    followed as two lines."""
+    rule), `before` the mask as it was before any rule was erased, `darkness` the contrast there and
+    `level` the page's ink level (if measured); `split`: a hollow piece may be followed as two lines."""
     cv2 = require("cv2")
     rows = np.arange(piece.shape[0], dtype=np.float32)[:, None]
     counts = piece.sum(axis=0)
@@ -532,13 +540,15 @@ def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom
     hollow = inked & (thickness > counts + RULE_THICKNESS * zoom)
     if split and hollow.mean() > 0.5:
         middle = np.interp(columns, columns[hollow], (top + thickness / 2)[hollow])
-        return any([_erase_along(region, before, piece & (rows < middle), zoom, split=False), _erase_along(region, before, piece & (rows >= middle), zoom, split=False)])
+        return any([_erase_along(region, before, piece & (rows < middle), zoom, False, darkness, level), _erase_along(region, before, piece & (rows >= middle), zoom, False, darkness, level)])
     if inked.mean() < 0.6:
         return False  # mostly gaps: a row of separate strokes, not a line
     # Where writing touches the rule, the ink across it is thicker than the rule: its centre is off
     # the rule there, for as long as a row of 0s sits on it. The rule is followed through its clean
     # columns only and drawn straight across the others.
-    clean = inked & (thickness <= np.median(thickness[inked]) + zoom)
+    # (No thicker than a printed rule: where writing is small its strokes are as thin as a rule, and a
+    # row of them bridged into one long piece is no rule however straight it runs.)
+    clean = inked & (thickness <= min(np.median(thickness[inked]) + zoom, RULE_THICKNESS * zoom))
     if clean.sum() < 0.5 * inked.sum():
         return False
     centre = np.interp(columns, columns[clean], ((top + bottom) / 2)[clean]).astype(np.float32)
@@ -572,8 +582,20 @@ def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom
         ink, centre = before[:, start:end] > 0, line[None, start:end]
         if (ink & (rows < centre - half)).any() and (ink & (rows > centre + half)).any():
             crossed[start:end] = True
-    region[band & ~crossed[None, :]] = 0
+    erase = band & ~crossed[None, :]
+    if darkness is not None:
+        # The foot of a digit written on the rule lies along it, as thin as the rule where the writing
+        # is small; but a pen is mostly darker than a printed rule: what is clearly darker than the
+        # rule's own ink, and as dark as the page's writing, is writing and stays.
+        rule = darkness[band & piece & clean[None, :]]
+        if len(rule):
+            erase &= darkness <= max(RULE_WRITING * np.percentile(rule, 90), WRITING_SHARE * level)
+    region[erase] = 0
     return True
+
+
+RULE_WRITING = 1.25  # writing lying on a rule is darker than this many times the rule's contrast (its 90th percentile)...
+WRITING_SHARE = 0.9  # ...and than this share of the page's ink level
 
 
 def piece_mask(ink: Ink, ids, box: Box) -> np.ndarray:

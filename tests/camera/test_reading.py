@@ -169,6 +169,14 @@ def test_a_digit_drawn_on_a_transparent_background_is_read(mnist, clear, camera_
         assert json.loads(result.stdout)["text"] == str(digit)
 
 
+@pytest.mark.parametrize("text, height, pen", [("638 27/1450 9", 31, 1.5), ("4071 28/5936 12", 19, 2.0)])
+def test_small_writing_sitting_on_a_notebooks_rules_is_read(mnist, clear, camera_cnn_int8, tmp_path, text, height, pen):
+    # The digits' feet on the printed rules, their strokes as thin as the rules: the feet stay, and a
+    # row of strokes bridged into one long piece is no rule.
+    scene = _page(mnist, clear, text, height=height, pen=pen, spacing=0.2, paper="notebook")
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == text.replace("/", "\n")
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
