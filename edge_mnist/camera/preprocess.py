@@ -63,6 +63,7 @@ class Ink:
     level: float  # the page's ink contrast (0 on a blank page)
     zoom: int = 1  # 2 where small writing was read at twice the size: sizes in working pixels double
     faint: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), int))  # label, x, y, w, h, area of each piece too faint alone
+    ruled: bool = False  # printed rules (or a grid) were erased from it
 
 
 def with_pieces(ink: Ink, labels) -> Ink:
@@ -207,7 +208,8 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     if len(frames):
         mask[np.isin(labels, frames)] = 0
         count, labels, stats = components(mask)
-    if _erase_rules(mask, labels, stats, config, zoom, contrast, level):
+    ruled = _erase_rules(mask, labels, stats, config, zoom, contrast, level)
+    if ruled:
         count, labels, stats = components(mask)
         if contrast is not None:
             # The writing was part of the grid of rules the level was measured on, and printed rules
@@ -231,7 +233,7 @@ def find_ink(frame: np.ndarray, config: PreprocessConfig = PreprocessConfig(), z
     keep[kept] &= ~_edge_slivers(gray, mask, labels, paper, stats, kept, zoom)
     ids = np.nonzero(keep)[0]
     aside = np.nonzero(whole & ~keep & (faint_pixels >= config.min_strong * area))[0]
-    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom, np.column_stack([aside, stats[aside]]).astype(int))
+    return Ink(scale, mask, labels, stats[ids, :4].astype(int), stats[ids, 4].astype(int), ids, float(level), zoom, np.column_stack([aside, stats[aside]]).astype(int), ruled)
 
 
 def _edge_slivers(gray: np.ndarray, mask: np.ndarray, labels: np.ndarray, paper: np.ndarray, stats: np.ndarray, ids: np.ndarray, zoom: int) -> np.ndarray:

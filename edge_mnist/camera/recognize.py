@@ -36,7 +36,8 @@ MAX_CUTS = 4
 SPLIT_WIDTH = 0.7  # glyphs wider than this many line heights may be two or more digits run together...
 SURE = 0.97  # ...and are cut if the classifier is less sure than this of the whole (or they are wider than 1.25)
 DESKEW = math.radians(4)  # glyphs are turned upright only by more than this
-SMALL_WRITING = 24  # working pixels: digits shorter than this are read again at twice the size
+SMALL_WRITING = 24  # working pixels: digits shorter than this are read again at twice the size...
+SMALL_ON_RULES = 28  # ...and on printed rules, shorter than this (a rule is as thick as their strokes)
 UNDERLINE = 1.5  # line heights: a flat mark wider than this underlines digits (a dash is shorter than one)
 CHUNK = 8  # classifier batch size
 MAX_CROPS = 400  # classifier inputs per frame at most: a frame of noise costs bounded time
@@ -381,7 +382,7 @@ class Recognizer:
         start = time.perf_counter_ns()
         ink = find_ink(frame.image, self.config)
         lines = self._lines(ink)
-        if 0 < _writing_height(lines) < SMALL_WRITING:
+        if 0 < _writing_height(lines) < (SMALL_ON_RULES if ink.ruled else SMALL_WRITING):
             # Small writing (a far camera, a page of small numbers) has strokes as thin as the ruled
             # lines and the gaps between digits: read it again at twice the size, from the frame's own
             # pixels where it was downscaled. Only such frames pay for it.

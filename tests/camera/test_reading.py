@@ -177,6 +177,13 @@ def test_small_writing_sitting_on_a_notebooks_rules_is_read(mnist, clear, camera
     assert _read(scene, camera_cnn_int8, tmp_path)["text"] == text.replace("/", "\n")
 
 
+@pytest.mark.parametrize("text, height, pen", [("4071 28/5936 12", 28, 2.0), ("52 807/196 3344", 25, 2.5)])
+def test_writing_a_little_under_28_px_on_a_notebooks_rules_is_read_at_twice_the_size(mnist, clear, camera_cnn_int8, tmp_path, text, height, pen):
+    # At the frame's own size a rule under such writing is as thick as its strokes.
+    scene = _page(mnist, clear, text, height=height, pen=pen, spacing=0.2, paper="notebook")
+    assert _read(scene, camera_cnn_int8, tmp_path)["text"] == text.replace("/", "\n")
+
+
 def test_digits_that_touch_are_cut_apart(mnist, clear, camera_cnn_int8, tmp_path):
     scene = _page(mnist, clear, "10 24/38", height=70, pen=5, spacing=-0.08)
     touching = sum(a.box[0] + a.box[2] >= b.box[0] for line in scene.lines for number in line for a, b in zip(number, number[1:]))
