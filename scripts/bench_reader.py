@@ -220,6 +220,11 @@ def _variants(image: np.ndarray):
     yield "as taken", image
     yield "half size", cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     yield "1.5x size", cv2.resize(image, (w * 3 // 2, h * 3 // 2), interpolation=cv2.INTER_CUBIC)
+    if w > 640:  # as a webcam would take it
+        yield "640 px wide", cv2.resize(image, (640, round(h * 640 / w)), interpolation=cv2.INTER_AREA)
+    # The camera tilted back: the page's top a quarter narrower than its bottom.
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    yield "camera tilted", cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, corners + np.float32([[w / 8, 0], [-w / 8, 0], [0, 0], [0, 0]])), (w, h), borderMode=cv2.BORDER_REPLICATE)
     for angle in (-6, 6):
         yield f"turned {angle:+d} deg", _turned(image, angle)
     yield "blurred (sigma 1.5)", cv2.GaussianBlur(image, (0, 0), 1.5)
@@ -305,7 +310,7 @@ def main():
     parser.add_argument("--forms", type=int, default=0, metavar="N", help="Also N pages of digits written in the printed boxes of a form.")
     parser.add_argument("--underlined", type=int, default=0, metavar="N", help="Also N pages of an underlined number.")
     parser.add_argument("--notebook", type=int, default=0, metavar="N", help="Also N notebook pages of small writing on printed rules.")
-    parser.add_argument("--perturb", action="store_true", help="Also read every photo resized, turned, blurred, recompressed, darker.")
+    parser.add_argument("--perturb", action="store_true", help="Also read every photo resized (and at 640 px wide), turned, from a tilted camera, blurred, recompressed, darker.")
     parser.add_argument("--timing-frames", type=int, default=100)
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--soak", type=int, default=0, metavar="N")
