@@ -171,7 +171,7 @@ def _interrupted_bench(ssh_server, desk, board_dir, reports: Path, interrupt) ->
     """A long `bench --on board`, interrupted by `interrupt(process)` once the board's bench is measuring."""
     command = [sys.executable, "-m", "edge_mnist", "bench", "--on", "board", *remote(ssh_server, board_dir), "--runs", "5000", "--threads", "1",
                "--reports", str(reports), "--chart", str(reports.parent / "chart.png")]
-    process = subprocess.Popen(command, cwd=desk, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=desk, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_serve_helpers().as_from_a_terminal)
     try:
         seen = ""
         deadline = time.monotonic() + 120
@@ -220,8 +220,7 @@ def test_camera_on_a_board_serves_the_page_through_the_tunnel(ssh_server, deploy
         reading = camera_serve.check_page(url, chromium, tmp_path / "chromium")
         assert reading["model"] == "cnn.int8.tflite"  # the board's default: artifacts/cnn/cnn.int8.tflite, deployed
     finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C
-        code = process.wait(60)
+        code = camera_serve.ctrl_c(process, 60)
     assert code == 130, "".join(lines)[-3000:]
     assert any("stopped: the reader on board and the tunnel are closed" in line for line in lines), lines
     deadline = time.monotonic() + 20

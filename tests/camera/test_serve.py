@@ -82,10 +82,28 @@ def test_latest_json_serves_the_newest_reading(server):
 # --------------------------------------------------------------------------------------------
 # The page in a real browser
 # --------------------------------------------------------------------------------------------
+def as_from_a_terminal() -> None:
+    """A child's preexec_fn: SIGINT at its default, which Python turns into KeyboardInterrupt, as from a
+    terminal. (A runner that started the tests in the background passes SIGINT on ignored, and Python
+    then keeps ignoring it: Ctrl-C would never reach the command under test.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def ctrl_c(process: subprocess.Popen, timeout: float) -> int:
+    """Ctrl-C to a child and its exit code; a child still running `timeout` s later is killed, not left behind."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        pytest.fail(f"still running {timeout} s after Ctrl-C (killed)")
+
+
 def start_reader(args: list[str], timeout: float = 120) -> tuple[subprocess.Popen, str, list[str]]:
     """`edge-mnist ARGS` in a child; returns it once it printed a line with a URL, that URL, and its stderr lines."""
     process = subprocess.Popen([sys.executable, "-m", "edge_mnist", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()
     deadline = time.monotonic() + timeout
@@ -147,5 +165,5 @@ def test_the_page_shows_what_is_read_in_headless_chromium(tiny_exports, still_vi
         reading = check_page(url, chromium, tmp_path / "chromium")
         assert reading["model"] == "cnn.int8.tflite" and reading["fps"] > 0 and set(reading["timings_ms"]) >= {"infer", "total"}
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 130, "".join(lines)[-2000:]
+        code = ctrl_c(process, 30)
+    assert code == 130, "".join(lines)[-2000:]
