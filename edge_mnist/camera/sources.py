@@ -87,13 +87,27 @@ def read_image(path) -> np.ndarray:
     # A drawing saved with a transparent background (a canvas or paint program's PNG) holds its digit
     # in the alpha channel: its colour channels are often one colour, black or white, throughout.
     # (A JPEG has no alpha; the colour decode below turns a photo by its EXIF orientation.)
-    drawn = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size and data[:2].tobytes() != b"\xff\xd8" else None
+    drawn = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if _may_have_alpha(data) else None
     if drawn is not None and drawn.ndim == 3 and drawn.shape[2] in (2, 4):
         return _on_contrasting_ground(drawn)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise SourceError(f"cannot decode image {path} (not an image, or a format this OpenCV cannot read)")
     return image
+
+
+def _may_have_alpha(data: np.ndarray) -> bool:
+    """Whether the encoded image can hold an alpha channel: never a JPEG; a PNG only with an alpha
+    colour type or a transparency chunk (read from its header, so an opaque PNG is decoded once)."""
+    head = data[:64].tobytes()
+    if head.startswith(b"\xff\xd8"):
+        return False
+    if head.startswith(b"\x89PNG") and len(head) > 25:
+        if head[25] in (4, 6):  # gray + alpha, RGBA
+            return True
+        raw = data.tobytes()  # the chunks before the pixels: tRNS makes palette or plain colours transparent
+        return b"tRNS" in raw[: max(raw.find(b"IDAT"), 0)]
+    return data.size > 0
 
 
 def _on_contrasting_ground(drawn: np.ndarray) -> np.ndarray:
