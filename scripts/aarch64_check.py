@@ -6,7 +6,8 @@ onnxruntime, no TensorFlow, the same runtime versions as this environment), then
 - int8 outputs: equal within one quantization step after an int8 softmax, exactly equal otherwise;
 - float outputs: within 1e-5;
 - the emulated process never imported TensorFlow;
-- with --camera-video, the camera path reads the digits of a video as on x86, within CAMERA_TOLERANCE.
+- with --camera-video, the camera path reads the video's frames (stored as PNG: the same pixels) exactly as
+  on x86, and the video itself (each side decoding it) within CAMERA_TOLERANCE.
 Emulated timings and memory are the emulator's: this script reports none of them.
 
 Usage: python scripts/aarch64_check.py MODEL[@N]... [--json out.json] [--cpu cortex-a72] [--camera-video VIDEO]
@@ -55,12 +56,14 @@ def bench_x86(models: list[Path], limit: int | None, outputs: Path) -> BenchRepo
     return run_bench(models, Settings(runs=RUNS, warmup=5, limit=limit), [1], in_process=True, outputs_dir=outputs)
 
 
-# Digits read differently on aarch64 (x86's reading as the reference): at most this share, and never
-# fewer than min_digits allowed. The builds' int8 outputs differ by a step now and then, and their
-# JPEG decoding and OpenCV filters round differently: a digit near one of the reader's thresholds
-# (a cut, the confidence floor) can go either way. Seen: 0 to 2 of 41-43 digits with camera models.
-# A broken camera path on aarch64 (channels, thresholds, the model) changes most of them.
-CAMERA_TOLERANCE = {"share": 0.1, "min_digits": 2}
+# Digits of a video read differently on aarch64 (x86's reading as the reference): at most this share,
+# and never fewer than min_digits allowed. The two OpenCV builds decode a video's frames one or two gray
+# levels apart (FFmpeg's IDCT and colour conversion), and a digit near one of the reader's thresholds (a
+# faint stroke's hysteresis, a cut, the confidence floor) goes either way: 0 to 2 of 41-43 digits in six
+# frames, 13 of 126 in twenty (stop 22; a faint 0 lost, lines grouped anew). Given the same pixels the
+# two read alike to the digit (the frames check, which must show no change), so what differs here is the
+# decoding; a broken camera path (channels, thresholds, the model) changes most digits.
+CAMERA_TOLERANCE = {"share": 0.2, "min_digits": 2}
 
 
 def run_emulated(args: list[str], cpu: str) -> None:
@@ -82,27 +85,46 @@ def bench_emulated(models: list[Path], limit: int | None, outputs: Path, report:
     return load_report(report)
 
 
-def camera_check(model: Path, video: Path, log: Path, cpu: str) -> dict:
-    """The camera path on a video, emulated and on x86: the digits read must agree within CAMERA_TOLERANCE.
+def camera_check(model: Path, video: Path, tmp: Path, cpu: str) -> dict:
+    """The camera path, emulated and on x86, twice: on the video's frames decoded here and stored as PNG
+    (the same pixels on both sides: the readings must be identical), and on the video itself (each side
+    decodes it: within CAMERA_TOLERANCE)."""
+    import cv2
 
-    The two builds decode JPEG and run OpenCV's filters with other SIMD code, so a box can move by a
-    pixel and a digit the model is unsure of can fall on the other side of a threshold; more than
-    that is a real difference.
-    """
-    from edge_mnist.camera.evaluate import score_text
     from edge_mnist.camera.recognize import read_source
 
-    run_emulated(["camera", "--model", str(model), "--source", str(video), "--headless", "--jsonl", str(log)], cpu)
+    frames = tmp / "frames"
+    frames.mkdir()
+    capture = cv2.VideoCapture(str(video))
+    for i in range(10_000):
+        ok, image = capture.read()
+        if not ok:
+            break
+        cv2.imwrite(str(frames / f"frame_{i:05d}.png"), image)
+    capture.release()
+    same_pixels = _read_alike(model, frames, tmp / "frames.jsonl", cpu, read_source)
+    decoded = _read_alike(model, video, tmp / "video.jsonl", cpu, read_source)
+    allowed = max(CAMERA_TOLERANCE["min_digits"], int(CAMERA_TOLERANCE["share"] * decoded["digits"]))
+    passed = same_pixels["agree"] and same_pixels["digits_changed"] == 0 and decoded["agree"] and decoded["digits_changed"] <= allowed
+    return {"model": model.name, "video": video.name, "frames": same_pixels, "decoded": {**decoded, "digits_allowed": allowed}, "passed": passed}
+
+
+def _read_alike(model: Path, source: Path, log: Path, cpu: str, read_source) -> dict:
+    """How the emulated camera's reading of `source` differs from x86's, frame by frame."""
+    from edge_mnist.camera.evaluate import score_text
+
+    run_emulated(["camera", "--model", str(model), "--source", str(source), "--headless", "--jsonl", str(log)], cpu)
     arm = [json.loads(line)["text"] for line in log.read_text().splitlines()]
-    x86 = [result.text for result in read_source(model, str(video))]
+    x86 = [result.text for result in read_source(model, str(source))]
     scores = [score_text(a, b) for a, b in zip(arm, x86)]
-    digits = sum(s.digits for s in scores)
-    # Digits of the x86 reading not read alike on aarch64, plus digits only aarch64 read.
-    changed = sum(s.digits - s.read + s.extra for s in scores)
-    allowed = max(CAMERA_TOLERANCE["min_digits"], int(CAMERA_TOLERANCE["share"] * digits))
-    return {"model": model.name, "video": video.name, "frames": len(x86), "arm_frames": len(arm), "digits": digits,
-            "frames_differing": sum(a != b for a, b in zip(arm, x86)), "digits_changed": changed, "digits_allowed": allowed,
-            "passed": len(arm) == len(x86) and changed <= allowed}
+    return {
+        "frames": len(x86),
+        "agree": len(arm) == len(x86),  # as many frames read on both sides
+        "digits": sum(s.digits for s in scores),
+        "frames_differing": sum(a != b for a, b in zip(arm, x86)),
+        # Digits of the x86 reading not read alike on aarch64, plus digits only aarch64 read.
+        "digits_changed": sum(s.digits - s.read + s.extra for s in scores),
+    }
 
 
 def compare(x86: BenchReport, arm: BenchReport, x86_dir: Path, arm_dir: Path, max_changed: int) -> list[dict]:
@@ -178,7 +200,7 @@ def main() -> int:
         camera = None
         if args.camera_video:
             model = args.camera_model or next(path for path, _ in map(parse_model, args.models) if path.suffix == ".tflite")
-            camera = camera_check(Path(model).resolve(), args.camera_video.resolve(), tmp / "camera.jsonl", args.cpu)
+            camera = camera_check(Path(model).resolve(), args.camera_video.resolve(), tmp, args.cpu)
     record = {"kind": "aarch64-check", "emulated_machine": arm.machine, "cpu": args.cpu, "results": rows, "camera": camera, **stamp()}
     print(table(record, markdown=False))
     if args.json:
@@ -191,7 +213,13 @@ def table(record: dict, markdown: bool = True) -> str:
     lines = [render(COLUMNS, record["results"], markdown), ""]
     camera = record.get("camera")
     if camera:
-        lines += [f"camera: {camera['model']} on {camera['video']}: {camera['frames']} frames, {camera['frames_differing']} read differently, {camera['digits_changed']} of {camera['digits']} digits changed (<= {camera['digits_allowed']}): {'ok' if camera['passed'] else 'DIFFERENT'}", ""]
+        same, decoded = camera["frames"], camera["decoded"]
+        lines += [
+            f"camera: {camera['model']} on {camera['video']}: its {same['frames']} frames as PNG (the same pixels): {same['frames_differing']} read differently, "
+            f"{same['digits_changed']} of {same['digits']} digits changed (must be 0); the video decoded on each side: {decoded['frames_differing']} read differently, "
+            f"{decoded['digits_changed']} of {decoded['digits']} digits changed (<= {decoded['digits_allowed']}): {'ok' if camera['passed'] else 'DIFFERENT'}",
+            "",
+        ]
     lines.append(
         f"Emulated {emulated['arch']} (qemu-aarch64 -cpu {record['cpu']}), Python {emulated['python']}, numpy {emulated['numpy']}, "
         f"{', '.join(f'{k} {v}' for k, v in emulated['runtimes'].items())}; against {stamp_line(record, load=False)}. Timings are not reported."

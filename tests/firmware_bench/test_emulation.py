@@ -57,6 +57,8 @@ def test_emulated_aarch64_bench_matches_x86(mnist, tiny_exports, tiny_mlp_int8, 
     assert rows["mlp.int8.tflite"]["max_output_diff"] <= 1 and rows["cnn.int8.tflite"]["max_output_diff"] <= 1
     assert rows["cnn.float32.onnx"]["max_output_diff"] <= 1e-5
     camera = report["camera"]
-    assert camera["frames"] == 6 and camera["arm_frames"] == 6 and camera["digits"] > 30, camera
-    assert camera["digits_changed"] <= camera["digits_allowed"] and camera["passed"], camera
+    same, decoded = camera["frames"], camera["decoded"]
+    # The same pixels read alike to the digit; each side's own decoding of the video within tolerance.
+    assert same["frames"] == 6 and same["agree"] and same["digits"] > 30 and same["digits_changed"] == 0, camera
+    assert decoded["frames"] == 6 and decoded["agree"] and decoded["digits_changed"] <= decoded["digits_allowed"] and camera["passed"], camera
     print(done.stdout)
