@@ -184,21 +184,22 @@ def _separate(rng, ink, x_end: float, y: float, height: float, pen: float, kind:
 
 
 def write_page(
-    mnist: Mnist, lines, height: float = 60.0, pen: float = 6.0, spacing: float = 0.15, separator: str = "gap", turn: float = 0.0, paper: str = "white", seed: int = 0
+    mnist: Mnist, lines, height: float = 60.0, pen: float = 6.0, spacing: float = 0.15, separator: str = "gap", turn: float = 0.0, paper: str = "white", seed: int = 0,
+    rules: float = 1.0,
 ) -> Scene:
     """A page with exactly these numbers, for tests that need to know what is on it: `lines` of
     numbers of MNIST test indices, written `height` px tall with one `pen` (px), digits `spacing`
     heights apart (below zero they touch), numbers apart by `separator` ('gap', 'dash' or 'comma'),
     on `paper` (one of PAPERS, or "squared": printed lines fall where they fall; or "notebook": the
-    writing sits on its rules, a notebook's cramped lines), the page turned `turn` degrees,
-    photographed without shadows, thumbs or perspective."""
+    writing sits on its rules, a notebook's cramped lines, `rules` as dark as usual at 1, paler below),
+    the page turned `turn` degrees, photographed without shadows, thumbs or perspective."""
     cv2 = require("cv2")
     rng = np.random.default_rng(seed)
     page, _ = _paper(rng, paper, height, holes=False)
     ink = np.zeros((HEIGHT, WIDTH), np.float32)
     written, y = [], max(MARGIN, (HEIGHT - 1.6 * height * len(lines)) / 2)  # centred: a turned page keeps it in view
     if paper == "notebook":  # a rule under each line of writing (the digits' feet on it), more at the same pitch, a margin
-        colour, width = (np.float32([200, 160, 120]) * rng.uniform(0.6, 1.0)).tolist(), 1 + int(rng.random() < 0.4)
+        colour, width = (255 - (255 - np.float32([200, 160, 120]) * rng.uniform(0.6, 1.0)) * rules).tolist(), 1 + int(rng.random() < 0.4)
         for rule in np.arange((y + height) % (1.6 * height), HEIGHT, 1.6 * height):
             cv2.line(page, (0, int(round(rule))), (WIDTH - 1, int(round(rule))), colour, width, cv2.LINE_AA)
         cv2.line(page, (2 * MARGIN - 8, 0), (2 * MARGIN - 8, HEIGHT - 1), [130, 130, 220], 2, cv2.LINE_AA)

@@ -117,3 +117,15 @@ def test_a_notebook_page_has_a_rule_under_each_line_of_writing(mnist):
         top = min(t.box[1] for number in line for t in number)
         feet = max(t.box[1] + t.box[3] for number in line for t in number)
         assert rows[feet - 4 : feet + 5].min() < np.median(rows[top : feet - 4]) - 25  # a rule at the feet, none above them
+
+
+def test_a_notebooks_rules_can_be_paler(mnist):
+    from edge_mnist.camera.synth import write_page
+
+    right = slice(WIDTH // 2, WIDTH - MARGIN)
+    depth = {}
+    for rules in (1.0, 0.5):
+        scene = write_page(mnist, [[[3, 2]]], height=20, pen=2, paper="notebook", seed=1, rules=rules)
+        rows = cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY)[:, right].mean(axis=1)
+        depth[rules] = np.median(rows) - rows.min()  # how much darker than the paper the darkest rule is
+    assert depth[1.0] > 25 and 0.3 * depth[1.0] < depth[0.5] < 0.7 * depth[1.0]
