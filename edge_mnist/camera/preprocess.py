@@ -417,8 +417,8 @@ NET_FILL = 0.35  # a net of rules or a printed grid fills less of its box than t
 def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config: PreprocessConfig, zoom: int, contrast: np.ndarray | None = None, level: float = 0.0) -> bool:
     """Erase ruled lines and margins in place; True if any was found.
 
-    Only frames with a piece of ink spanning much of the frame can hold one, which keeps the common
-    case free. There, a rule is a long run of *thin* ink: pixels in short runs across the rule's
+    Only frames with a piece of ink spanning much of the frame, or many thin dashes along it, can hold
+    one, which keeps the common case free. There, a rule is a long run of *thin* ink: pixels in short runs across the rule's
     direction, linked along it over a good part of the frame, whatever the digits touching it.
     """
     cv2 = require("cv2")
@@ -432,28 +432,67 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     # marker's digit, whose outline spans a good part of the frame.
     net = (w >= 2 * config.rule_length * width) & (h >= 2 * config.rule_length * height)
     sparse = area < np.where(net, GRID_FILL, RULE_FILL) * w * h
-    if not (sparse & (across | down) & _through_middle(stats[1:], width, height, config)).any():
+    # Rules as pale as the mask's level are in it only in dashes: thin pieces along one direction that
+    # add up to rules across the frame (a number's dash or a 7's bar adds little). Dashes both ways
+    # are a pale grid, whose pieces are kept aside as faint.
+    dashed = [_dashes(stats, vertical, zoom) >= RULE_DASHES * (height if vertical else width) for vertical in (False, True)]
+    if not (sparse & (across | down) & _through_middle(stats[1:], width, height, config)).any() and sum(dashed) != 1:
         return False
-    pieces = []
     # Find the rules of both directions before erasing any: erasing the ruled lines first would cut a
     # margin into pieces too short to be found.
-    for vertical in (False, True):
-        thickness = RULE_THICKNESS * zoom
-        kernel = np.ones((1, thickness + 1), np.uint8) if vertical else np.ones((thickness + 1, 1), np.uint8)
-        thin = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel))
-        # Where a margin crosses a rule, neither is thin: bridge such short gaps along the rule.
-        thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15 * zoom, 1) if vertical else (1, 15 * zoom), np.uint8))
-        _, thin_labels, thin_stats = components(thin)
-        span = thin_stats[:, 3] if vertical else thin_stats[:, 2]
-        pieces.append((thin_labels, thin_stats, [int(i) for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0] if i], vertical))
+    pieces = [(*_long_thin_pieces(mask, vertical, config, zoom), vertical) for vertical in (False, True)]
     original = mask.copy()
-    erased = False
-    for thin_labels, thin_stats, found, vertical in pieces:
-        rules = [i for i in found if _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
-        for i in _continued(thin_labels, thin_stats, rules, vertical, zoom):
+    found = {}
+    for thin_labels, thin_stats, long_pieces, vertical in pieces:
+        found[vertical] = [i for i in long_pieces if _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
+        for i in _continued(thin_labels, thin_stats, found[vertical], vertical, zoom):
             _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
-        erased |= bool(rules)
-    return erased
+    # The rules of a family that are fainter than the low share of the writing's level are in the mask
+    # only in dashes, too short to be found (a webcam's view of a notebook: the writing dark, the rules
+    # pale). Where such dashes are left along the family, its rules are looked for in all that is darker
+    # than the paper's texture, and erased unless erased already (mostly gone from the mask: the found
+    # rules' own pale edges).
+    family = [vertical for vertical, rules in found.items() if len(rules) >= RULE_FAMILY and _dashes(stats, vertical, zoom, mask) >= RULE_DASHES_LEFT * (height if vertical else width)]
+    if contrast is not None and family:
+        gone = cv2.subtract(original, mask)
+        darker = cv2.threshold(contrast, config.floor, 255, cv2.THRESH_BINARY)[1]
+        for vertical in family:
+            pale_labels, pale_stats, candidates = _long_thin_pieces(darker, vertical, config, zoom)
+            for i in candidates:
+                box = tuple(pale_stats[i, :4])
+                window = (slice(box[1], box[1] + box[3]), slice(box[0], box[0] + box[2]))
+                piece = pale_labels[window] == i
+                if np.count_nonzero(original[window][piece]) < RULE_LINK * zoom:
+                    continue  # hardly any of it in the mask: nothing there to join the writing
+                if np.count_nonzero(gone[window][piece]) <= RULE_ERASED * np.count_nonzero(piece):
+                    _erase_rule(mask, original, contrast, level, pale_labels, i, box, vertical, zoom)
+    return any(found.values())
+
+
+def _dashes(stats: np.ndarray, vertical: bool, zoom: int, mask: np.ndarray | None = None) -> int:
+    """How long the pieces thin enough for a printed rule and running along `vertical`'s direction are
+    together (those still in `mask`, if given), in working pixels."""
+    x, y, w, h = stats[1:, :4].T
+    along, across = (h, w) if vertical else (w, h)
+    dashes = np.nonzero((across <= RULE_THICKNESS * zoom) & (along >= 3 * across))[0]
+    if mask is not None:
+        dashes = [k for k in dashes if mask[y[k] : y[k] + h[k], x[k] : x[k] + w[k]].any()]
+    return int(along[dashes].sum())
+
+
+def _long_thin_pieces(binary: np.ndarray, vertical: bool, config: PreprocessConfig, zoom: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The thin ink of `binary` (no thicker than a printed rule across `vertical`'s direction) in pieces,
+    their labels and stats, and those long enough to be a rule, or a stretch of one."""
+    cv2 = require("cv2")
+    height, width = binary.shape
+    thickness = RULE_THICKNESS * zoom
+    kernel = np.ones((1, thickness + 1), np.uint8) if vertical else np.ones((thickness + 1, 1), np.uint8)
+    thin = cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel))
+    # Where a margin crosses a rule, neither is thin: bridge such short gaps along the rule.
+    thin = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, np.ones((15 * zoom, 1) if vertical else (1, 15 * zoom), np.uint8))
+    _, labels, stats = components(thin)
+    span = stats[:, 3] if vertical else stats[:, 2]
+    return labels, stats, [int(i) for i in np.nonzero(span >= RULE_PIECE * config.rule_length * (height if vertical else width))[0] if i]
 
 
 def _continued(labels: np.ndarray, stats: np.ndarray, found: list[int], vertical: bool, zoom: int) -> list[int]:
@@ -506,6 +545,10 @@ RULE_WANDER = 0.4  # ...or else its median distance from a fitted parabola at mo
 RULE_PIECE = 0.7  # a rule broken by the writing on it: pieces this share of rule_length are followed too...
 RULE_LINK = 40  # ...and pieces at least this long (working pixels at zoom 1) that continue one...
 RULE_GAP = 40  # ...across a gap of at most this many
+RULE_FAMILY = 3  # rules found in one direction that make a printed family, whose fainter members are looked for...
+RULE_ERASED = 0.5  # ...unless this share of a candidate's pixels was erased with a rule already
+RULE_DASHES = 2.0  # thin dashes along one direction adding up to this many frame widths (or heights) may be pale rules...
+RULE_DASHES_LEFT = 0.5  # ...and this many, left after a family's rules are erased, are its paler ones
 
 
 def _erase_rule(mask: np.ndarray, original: np.ndarray, contrast: np.ndarray | None, level: float, labels: np.ndarray, label: int, box: Box, vertical: bool, zoom: int) -> bool:
@@ -560,6 +603,10 @@ def _erase_along(region: np.ndarray, before: np.ndarray, piece: np.ndarray, zoom
     if np.median(np.abs(line - centre)[clean]) > zoom:
         return False  # a long wavy scribble, not a rule
     half = float(np.median(counts[inked])) / 2 + zoom
+    masked = (piece & (before > 0)).sum(axis=0)
+    if np.count_nonzero(masked) >= 0.2 * np.count_nonzero(inked):
+        # No thicker than the rule is in the mask: one followed in a map of fainter ink is thicker there.
+        half = min(half, float(np.median(masked[masked > 0])) / 2 + zoom)
     # Digits stacked in a column (a list of numbers on a cramped page) line up as a dashed line once
     # the gaps between the rows are bridged. A printed line has ink under nearly all of its length;
     # one with gaps of paper must then be straight, as a faint printed grid's is, and a column of
