@@ -442,11 +442,15 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     # margin into pieces too short to be found.
     pieces = [(*_long_thin_pieces(mask, vertical, config, zoom), vertical) for vertical in (False, True)]
     original = mask.copy()
+
+    def erase(labels: np.ndarray, label: int, box: Box, vertical: bool) -> bool:
+        return _erase_rule(mask, original, contrast, level, labels, label, box, vertical, zoom)
+
     found = {}
     for thin_labels, thin_stats, long_pieces, vertical in pieces:
-        found[vertical] = [i for i in long_pieces if _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)]
+        found[vertical] = [i for i in long_pieces if erase(thin_labels, i, tuple(thin_stats[i, :4]), vertical)]
         for i in _continued(thin_labels, thin_stats, found[vertical], vertical, zoom):
-            _erase_rule(mask, original, contrast, level, thin_labels, i, tuple(thin_stats[i, :4]), vertical, zoom)
+            erase(thin_labels, i, tuple(thin_stats[i, :4]), vertical)
     # The rules of a family that are fainter than the low share of the writing's level are in the mask
     # only in dashes, too short to be found (a webcam's view of a notebook: the writing dark, the rules
     # pale). Where such dashes are left along the family, its rules are looked for in all that is darker
@@ -465,7 +469,7 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
                 if np.count_nonzero(original[window][piece]) < RULE_LINK * zoom:
                     continue  # hardly any of it in the mask: nothing there to join the writing
                 if np.count_nonzero(gone[window][piece]) <= RULE_ERASED * np.count_nonzero(piece):
-                    _erase_rule(mask, original, contrast, level, pale_labels, i, box, vertical, zoom)
+                    erase(pale_labels, i, box, vertical)
     return any(found.values())
 
 
