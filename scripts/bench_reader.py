@@ -97,31 +97,40 @@ def generated(recognizer, folder: Path) -> dict:
     }
 
 
+def _read_pages(recognizer, pages: int, seed: int, page) -> dict:
+    """Read `pages` pages, each drawn by `page(rng, index)` as the scene and the image to read (a
+    ValueError: it does not fit the frame, draw again), and score them."""
+    rng = np.random.default_rng(seed)
+    total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
+    while written < pages:
+        try:
+            scene, image = page(rng, written)
+        except ValueError:
+            continue
+        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", image)).text, scene.text)
+        written += 1
+    return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
+            "numbers": total.numbers, "numbers_exact": total.numbers_rate}
+
+
 def _pages(recognizer, mnist, pages: int, seed: int, digits, height, pen, spacing: float, draw=None, turn: float = 0.0) -> dict:
     """Read `pages` pages of one number of `digits` (min, max) test digits, `height(rng)` px tall in a
     `pen(rng, height)` px pen, `spacing` heights apart; `draw(image, scene, height)` adds to the page
     what the bench is about, and the page is then turned up to `turn` degrees either way."""
     from edge_mnist.camera.synth import write_page
 
-    rng = np.random.default_rng(seed)
-    total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
-    while written < pages:
+    def page(rng, index: int):
         size = height(rng)
         width = pen(rng, size)
         picks = [int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(digits[0], digits[1] + 1)))]
-        try:
-            scene = write_page(mnist, [[picks]], height=size, pen=width, spacing=spacing, seed=written)
-        except ValueError:  # too wide for the frame at this height: draw again
-            continue
-        image = scene.image
-        if draw is not None:
-            image = scene.image.copy()
-            draw(image, scene, size, written)
-            image = _turned(image, rng.uniform(-turn, turn))
-        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", image)).text, scene.text)
-        written += 1
-    return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
-            "numbers": total.numbers, "numbers_exact": total.numbers_rate}
+        scene = write_page(mnist, [[picks]], height=size, pen=width, spacing=spacing, seed=index)
+        if draw is None:
+            return scene, scene.image
+        image = scene.image.copy()
+        draw(image, scene, size, index)
+        return scene, _turned(image, rng.uniform(-turn, turn))
+
+    return _read_pages(recognizer, pages, seed, page)
 
 
 def markers(recognizer, mnist, pages: int, seed: int) -> dict:
@@ -162,21 +171,15 @@ def notebooks(recognizer, mnist, pages: int, seed: int) -> dict:
     turned up to 5 degrees."""
     from edge_mnist.camera.synth import HEIGHT, write_page
 
-    rng = np.random.default_rng(seed)
-    total, written = TextScore(0, 0, 0, 0, 0, 0, 0), 0
-    while written < pages:
+    def page(rng, index: int):
         size = float(np.exp(rng.uniform(np.log(14), np.log(30))))
         rows = min(8, int((HEIGHT - 60) / (1.6 * size)))
         lines = [[[int(i) for i in rng.integers(0, len(mnist.x_test), int(rng.integers(1, 5)))] for _ in range(int(rng.integers(2, 4)))] for _ in range(rows)]
-        try:
-            scene = write_page(mnist, lines, height=size, pen=size * rng.uniform(1 / 14, 1 / 8), spacing=0.2, separator=str(rng.choice(["gap", "dash"])),
-                               turn=float(rng.uniform(-5, 5)), paper="notebook", seed=written)
-        except ValueError:  # a line too wide for the frame at this height, or turned out of it: draw again
-            continue
-        total = total + score_text(recognizer.recognize(Frame(written, 0.0, "page", scene.image)).text, scene.text)
-        written += 1
-    return {"pages": pages, "seed": seed, "digits": total.digits, "read_in_order": total.read_rate, "extra": total.extra,
-            "numbers": total.numbers, "numbers_exact": total.numbers_rate}
+        scene = write_page(mnist, lines, height=size, pen=size * rng.uniform(1 / 14, 1 / 8), spacing=0.2, separator=str(rng.choice(["gap", "dash"])),
+                           turn=float(rng.uniform(-5, 5)), paper="notebook", seed=index)
+        return scene, scene.image
+
+    return _read_pages(recognizer, pages, seed, page)
 
 
 def _turned(image: np.ndarray, degrees: float) -> np.ndarray:
