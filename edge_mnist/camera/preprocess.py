@@ -418,8 +418,9 @@ def _erase_rules(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, config
     """Erase ruled lines and margins in place; True if any was found.
 
     Only frames with a piece of ink spanning much of the frame, or many thin dashes along it, can hold
-    one, which keeps the common case free. There, a rule is a long run of *thin* ink: pixels in short runs across the rule's
-    direction, linked along it over a good part of the frame, whatever the digits touching it.
+    one, which keeps the common case free. There, a rule is a long run of *thin* ink: pixels in short
+    runs across the rule's direction, linked along it over a good part of the frame, whatever the
+    digits touching it.
     """
     cv2 = require("cv2")
     height, width = mask.shape
